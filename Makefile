@@ -1,0 +1,45 @@
+# Precis: `make run` serves the samples on http://127.0.0.1:8000, `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
+
+.PHONY: run test lint bench install install-dev assets clean
+
+run: install assets
+	$(BIN)/precis ingest --if-empty samples
+	$(BIN)/precis serve --host $(HOST) --port $(PORT)
+
+test: install-dev assets
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+bench: install-dev
+	$(BIN)/python bench/ingest.py
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+install: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e .
+	touch $@
+
+install-dev: $(VENV)/.installed-dev
+$(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+assets: static/vendor/htmx.min.js
+static/vendor/htmx.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache .ruff_cache

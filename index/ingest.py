@@ -1,0 +1,261 @@
+"""The ingest pipeline: sources -> articles -> digests -> archive, incrementally.
+
+`ingest_paths` walks files and folders, parses each file (a bad file is reported
+and skipped), compares every article's content hash with what the archive
+already holds, digests only new and changed articles (in worker processes when
+there are many), and writes them in batches. Each batch is one atomic commit of
+whole articles, so an interrupted run leaves a working archive and re-running it
+finishes the job without duplicates. `store_articles` is the same pipeline for
+articles that did not come from files (the browser, the API).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .articles import ArticleError
+from .digest import DEFAULT_ALGORITHM, DEFAULT_LENGTH, parse_length, sentence_spans, summarize
+from .formats import Problem, format_of, read_path
+from .models import Article, StoredArticle
+from .store import DEFAULT_WRITE_TIMEOUT, WhooshArchive, now
+
+BATCH_ARTICLES = 500  # articles per commit
+PARALLEL_THRESHOLD = 24  # digest in worker processes only when this many articles changed
+
+
+@dataclass
+class IngestReport:
+    """What an ingest run did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[Problem] = field(default_factory=list)
+    ignored_files: int = 0  # files in folders with extensions Precis doesn't read
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        line = (
+            f"{len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
+            f"{len(self.failed)} failed"
+        )
+        if self.ignored_files:
+            line += f" ({self.ignored_files} files of other types ignored)"
+        return f"{line} in {self.seconds:.1f} s"
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    """How digests are made; part of each article's content hash, so a change re-digests."""
+
+    length: str = DEFAULT_LENGTH
+    algorithm: str = DEFAULT_ALGORITHM
+
+    def signature(self) -> str:
+        return f"digest:{self.algorithm}:{self.length}"
+
+
+Progress = Callable[[Iterable, int, str], Iterable]
+
+
+def _no_progress(items: Iterable, total: int, label: str) -> Iterable:
+    return items
+
+
+def collect_files(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], list[Problem], int]:
+    """Expand files and folders (recursively) into the files to read.
+
+    Returns (files, problems, ignored): named paths that don't exist are problems;
+    files inside folders with extensions Precis doesn't read, and hidden files, are
+    counted as ignored. A file named explicitly is always read (and reported if its
+    type is unsupported).
+    """
+    files: list[Path] = []
+    problems: list[Problem] = []
+    ignored = 0
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for found in sorted(path.rglob("*")):
+                relative = found.relative_to(path).parts
+                if not found.is_file() or any(part.startswith(".") for part in relative):
+                    continue
+                if format_of(found) is None:
+                    ignored += 1
+                else:
+                    files.append(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(Problem(str(path), "no such file or folder"))
+    seen: set[Path] = set()
+    unique = []
+    for file in files:
+        resolved = file.resolve()
+        if resolved not in seen:
+            seen.add(resolved)
+            unique.append(file)
+    return unique, problems, ignored
+
+
+def digest_article(article: Article, settings: DigestSettings) -> StoredArticle:
+    """Compute what the archive stores for an article: sentence boundaries and digest."""
+    spans = sentence_spans(article)
+    return StoredArticle(
+        article=article,
+        content_hash=article.content_hash(settings.signature()),
+        digest=summarize(article, settings.length, settings.algorithm, spans=spans),
+        sentence_spans=spans,
+        ingested_at=now(),
+    )
+
+
+def _worker_setup() -> None:
+    # Two BLAS threads per worker on a small machine make sumy's LSA erratic.
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+
+
+def ingest_paths(
+    archive: WhooshArchive,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    prune: bool = False,
+    workers: int = 1,
+    settings: DigestSettings | None = None,
+    progress: Progress = _no_progress,
+    timeout: float = DEFAULT_WRITE_TIMEOUT,
+) -> IngestReport:
+    """Ingest files and folders into `archive`; see the module docstring."""
+    started = time.perf_counter()
+    files, problems, ignored = collect_files(paths)
+    report = IngestReport(failed=problems, ignored_files=ignored)
+    articles: list[Article] = []
+    complete_files: dict[str, set[str]] = {}  # origin -> ids, for files read without problems
+    for path in progress(files, len(files), "reading"):
+        try:
+            parsed = read_path(path)
+        except ArticleError as error:
+            report.failed.append(Problem(str(path), str(error)))
+            continue
+        report.failed.extend(parsed.problems)
+        articles.extend(parsed.articles)
+        if not parsed.problems:
+            complete_files[str(path.resolve())] = {a.id for a in parsed.articles}
+
+    with archive.writing(timeout):
+        stale: list[str] = []
+        if prune:
+            stale = _stale_ids(archive, complete_files)
+        _store(archive, articles, report, workers, settings or DigestSettings(), progress, stale)
+        report.seconds = time.perf_counter() - started
+        archive.write_meta(last_ingest=now(), last_summary=report.summary())
+    return report
+
+
+def _stale_ids(archive: WhooshArchive, complete_files: dict[str, set[str]]) -> list[str]:
+    """Ids of stored articles whose source file is gone, or no longer holds them."""
+    stale = []
+    for article_id, known in archive.known().items():
+        if not known.origin:
+            continue  # added from the browser or the API: there is no file to check
+        if known.origin in complete_files:
+            if article_id not in complete_files[known.origin]:
+                stale.append(article_id)
+        elif not Path(known.origin).exists():
+            stale.append(article_id)
+    return stale
+
+
+def store_articles(
+    archive: WhooshArchive,
+    articles: Sequence[Article],
+    *,
+    workers: int = 1,
+    settings: DigestSettings | None = None,
+    timeout: float = DEFAULT_WRITE_TIMEOUT,
+) -> IngestReport:
+    """Digest and store articles that did not come from files (e.g. an upload)."""
+    started = time.perf_counter()
+    report = IngestReport()
+    with archive.writing(timeout):
+        _store(archive, articles, report, workers, settings or DigestSettings(), _no_progress, [])
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _store(
+    archive: WhooshArchive,
+    articles: Sequence[Article],
+    report: IngestReport,
+    workers: int,
+    settings: DigestSettings,
+    progress: Progress,
+    stale: list[str],
+) -> None:
+    """Digest what changed and write it in atomic batches; the caller holds the lock."""
+    parse_length(settings.length)  # fail early on a bad length, before any work
+    known = archive.known()
+    signature = settings.signature()
+    changed: list[Article] = []
+    first_origin: dict[str, str] = {}
+    for article in articles:
+        if article.id in first_origin:
+            report.failed.append(
+                Problem(
+                    article.origin or article.id,
+                    f"duplicate id {article.id!r} (first seen in {first_origin[article.id]}); "
+                    "kept the first",
+                )
+            )
+            continue
+        first_origin[article.id] = article.origin or "this batch"
+        previous = known.get(article.id)
+        if previous is not None and previous.content_hash == article.content_hash(signature):
+            report.unchanged.append(article.id)
+        else:
+            (report.updated if previous else report.added).append(article.id)
+            changed.append(article)
+    stale = [article_id for article_id in stale if article_id not in first_origin]
+
+    digested = _digest_all(changed, settings, workers, progress)
+    batch: list[StoredArticle] = []
+    for stored in digested:
+        batch.append(stored)
+        if len(batch) >= BATCH_ARTICLES:
+            archive.write(batch)
+            batch = []
+    if batch or stale:
+        archive.write(batch, delete=stale)
+    report.removed.extend(stale)
+
+
+def _digest_all(
+    articles: list[Article], settings: DigestSettings, workers: int, progress: Progress
+) -> Iterable[StoredArticle]:
+    if workers <= 1 or len(articles) < PARALLEL_THRESHOLD:
+        for article in progress(articles, len(articles), "digesting"):
+            yield digest_article(article, settings)
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_setup) as pool:
+        jobs = pool.map(digest_article, articles, [settings] * len(articles), chunksize=8)
+        yield from progress(jobs, len(articles), "digesting")
+
+
+def delete_article(archive: WhooshArchive, article_id: str, timeout: float = 10.0) -> bool:
+    """Delete one article and its paragraphs; return whether it was there."""
+    with archive.writing(timeout):
+        if archive.get(article_id) is None:
+            return False
+        archive.write([], delete=[article_id])
+        return True

@@ -1,0 +1,232 @@
+"""The archive on disk: a Whoosh index of paragraphs plus one record per article.
+
+One Whoosh index holds two kinds of documents:
+
+- a paragraph document per body paragraph (`kind=para`): article id, paragraph
+  number, the paragraph text (stemmed, stored for highlighting) and the
+  article's title, date, source and category, so a hit needs no second lookup;
+- an article record per article (`kind=article`): the whole `StoredArticle`
+  (all paragraphs, captions, digest with provenance, sentence boundaries) as
+  JSON, stored once, plus its content hash and origin as columns for ingest.
+
+Both kinds live in one index so that a commit, which Whoosh makes atomic by
+writing its table of contents last and renaming it into place, replaces an
+article's record and its paragraphs together: a crash leaves every article
+either wholly old or wholly new. Writers are serialised by a lock file in the
+index folder (`writer.lock`); a second writer waits a bounded time and then
+gets `ArchiveBusy`, never a raw Whoosh `LockError`.
+
+`WhooshArchive` is the seam's Whoosh implementation: its methods take and
+return the plain dataclasses of `index.models`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import filelock
+from whoosh.analysis import StemmingAnalyzer
+from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.index import LockError, create_in, exists_in, open_dir
+from whoosh.query import Term
+
+from .models import ArchiveStats, KnownArticle, SearchPage, StoredArticle
+
+DEFAULT_WRITE_TIMEOUT = 60.0
+META_FILE = "precis.json"
+LOCK_FILE = "writer.lock"
+ANALYZER = StemmingAnalyzer()
+
+
+class ArchiveError(RuntimeError):
+    """A problem with the archive itself, with a message for the person running Precis."""
+
+
+class ArchiveMissing(ArchiveError):
+    """There is no archive at the given path yet."""
+
+
+class ArchiveBusy(ArchiveError):
+    """Another process is writing to the archive and did not finish in time."""
+
+
+def make_schema() -> Schema:
+    """Return the Whoosh schema shared by paragraph documents and article records."""
+    return Schema(
+        kind=ID(),
+        article=ID(stored=True, sortable=True),
+        para=NUMERIC(stored=True, sortable=True),
+        text=TEXT(analyzer=ANALYZER, stored=True, phrase=True),
+        title=TEXT(analyzer=ANALYZER, stored=True),
+        date=ID(stored=True, sortable=True),
+        source=ID(stored=True, sortable=True),
+        category=ID(stored=True, sortable=True),
+        language=ID(stored=True),
+        hash=ID(sortable=True),
+        origin=ID(sortable=True),
+        record=STORED(),
+    )
+
+
+class WhooshArchive:
+    """An archive of articles kept in a Whoosh index folder."""
+
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = False) -> None:
+        self.path = Path(path)
+        if not exists_in(self.path):
+            if not create:
+                raise ArchiveMissing(
+                    f"no archive at {self.path} yet; add articles with `precis ingest PATH`"
+                )
+            self.path.mkdir(parents=True, exist_ok=True)
+            with self.writing():
+                if not exists_in(self.path):
+                    create_in(self.path, make_schema())
+        self._index = open_dir(self.path)
+        self._local = threading.local()
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def searcher(self):
+        """Return this thread's Whoosh searcher, reopened if the index has changed."""
+        current = getattr(self._local, "searcher", None)
+        if current is None:
+            current = self._index.searcher()
+        elif not current.up_to_date():
+            current = current.refresh()
+        self._local.searcher = current
+        return current
+
+    def known(self) -> dict[str, KnownArticle]:
+        """Return the content hash and origin of every stored article, by id."""
+        searcher = self.searcher()
+        if searcher.doc_count_all() == 0:
+            return {}
+        reader = searcher.reader()
+        ids = reader.column_reader("article")
+        hashes = reader.column_reader("hash")
+        origins = reader.column_reader("origin")
+        return {
+            ids[n]: KnownArticle(hashes[n], origins[n])
+            for n in Term("kind", "article").docs(searcher)
+        }
+
+    def get(self, article_id: str) -> StoredArticle | None:
+        """Return the stored article with this id, or None."""
+        searcher = self.searcher()
+        number = searcher.document_number(kind="article", article=article_id)
+        if number is None:
+            return None
+        return StoredArticle.from_json(searcher.stored_fields(number)["record"])
+
+    def search(self, query: str, *, page: int = 1, per_page: int = 10) -> SearchPage:
+        """Return one page of results for `query`, one result per article."""
+        from .search import search_page
+
+        return search_page(self, query, page=page, per_page=per_page)
+
+    def stats(self) -> ArchiveStats:
+        """Return article and paragraph counts, the size on disk and the last ingest time."""
+        searcher = self.searcher()
+        articles = sum(1 for _ in Term("kind", "article").docs(searcher))
+        size = sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+        return ArchiveStats(
+            path=str(self.path),
+            articles=articles,
+            paragraphs=searcher.doc_count() - articles,
+            size_bytes=size,
+            last_ingest=self.read_meta().get("last_ingest", ""),
+        )
+
+    # --- writing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def writing(self, timeout: float = DEFAULT_WRITE_TIMEOUT) -> Iterator[None]:
+        """Hold the archive's writer lock, waiting at most `timeout` seconds for it."""
+        lock = filelock.FileLock(self.path / LOCK_FILE, timeout=timeout)
+        try:
+            lock.acquire()
+        except filelock.Timeout as error:
+            raise ArchiveBusy(
+                f"another Precis process is writing to {self.path}; gave up after "
+                f"{timeout:g} s. Try again when it has finished."
+            ) from error
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def write(self, articles: Sequence[StoredArticle], delete: Sequence[str] = ()) -> None:
+        """Store `articles` (replacing any with the same ids) and delete `delete`, atomically.
+
+        The caller holds the writer lock (see `writing`).
+        """
+        try:
+            writer = self._index.writer(timeout=DEFAULT_WRITE_TIMEOUT)
+        except LockError as error:
+            raise ArchiveBusy(f"the index at {self.path} is locked by another writer") from error
+        try:
+            for article_id in {*delete, *(a.id for a in articles)}:
+                writer.delete_by_term("article", article_id)
+            for stored in articles:
+                _add_article(writer, stored)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+
+    def read_meta(self) -> dict:
+        """Return the archive's small metadata file (last ingest and its summary)."""
+        try:
+            return json.loads((self.path / META_FILE).read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def write_meta(self, **values: object) -> None:
+        """Update the metadata file atomically (write a temporary file, then rename)."""
+        meta = self.read_meta() | values
+        temporary = self.path / f"{META_FILE}.tmp"
+        temporary.write_text(json.dumps(meta, indent=2), "utf-8")
+        temporary.replace(self.path / META_FILE)
+
+    def close(self) -> None:
+        """Close this thread's searcher."""
+        current = getattr(self._local, "searcher", None)
+        if current is not None:
+            current.close()
+            self._local.searcher = None
+
+
+def _add_article(writer, stored: StoredArticle) -> None:
+    article = stored.article
+    writer.add_document(
+        kind="article",
+        article=article.id,
+        date=article.date,
+        hash=stored.content_hash,
+        origin=article.origin,
+        record=stored.to_json(),
+    )
+    for number, text in enumerate(article.paragraphs):
+        writer.add_document(
+            kind="para",
+            article=article.id,
+            para=number,
+            text=text,
+            title=article.title,
+            date=article.date,
+            source=article.source,
+            category=article.category,
+            language=article.language,
+        )
+
+
+def now() -> str:
+    """Return the current UTC time as an ISO 8601 string."""
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,331 @@
+"""The `precis` command: a thin layer that parses arguments and calls the index package.
+
+Each subcommand calls the same functions the web app calls: `ingest`, `search`,
+`digest`, `serve`, `stats` and `delete`. `--index DIR` picks the archive (default:
+the `PRECIS_INDEX` setting, `instance/index`). Errors are printed as one line on
+stderr with a non-zero exit status, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy is imported anywhere
+
+import click  # noqa: E402
+
+from index.articles import ArticleError  # noqa: E402
+from index.digest import ALGORITHMS, DigestError, parse_length, summarize  # noqa: E402
+from index.formats import read_path  # noqa: E402
+from index.models import Article, SearchPage  # noqa: E402
+from index.store import ArchiveError, WhooshArchive  # noqa: E402
+
+from . import settings as settings_table  # noqa: E402
+
+
+def _settings() -> dict:
+    try:
+        return settings_table.load()
+    except settings_table.SettingsError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def index_option(function):
+    """Add the `--index DIR` option every command shares."""
+    return click.option(
+        "--index",
+        "index_dir",
+        metavar="DIR",
+        default=None,
+        help="Archive folder (default: $PRECIS_INDEX or instance/index).",
+    )(function)
+
+
+def _open(index_dir: str | None, create: bool = False) -> WhooshArchive:
+    path = index_dir or _settings()["index"]
+    try:
+        return WhooshArchive(path, create=create)
+    except ArchiveError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="precis")
+def main() -> None:
+    """Precis: search and digest a news archive."""
+
+
+def _progress(enabled: bool):
+    def show(items: Iterable, total: int, label: str) -> Iterable:
+        if not enabled or total < 2:
+            return items
+        from tqdm import tqdm
+
+        return tqdm(items, total=total, desc=label, unit=" items", file=sys.stderr, leave=False)
+
+    return show
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@index_option
+@click.option("--prune", is_flag=True, help="Remove articles whose source files are gone.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processes computing digests (default: $PRECIS_WORKERS or 2).",
+)
+@click.option("--length", default=None, help='Digest length: "3", "20%" or "60 words".')
+@click.option("--algorithm", type=click.Choice(ALGORITHMS), default=None, help="Digest method.")
+@click.option(
+    "--wait",
+    type=click.FloatRange(0),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for another ingest to finish.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar (default: when stderr is a terminal).",
+)
+@click.option("--if-empty", is_flag=True, help="Only ingest if the archive has no articles.")
+def ingest(paths, index_dir, prune, workers, length, algorithm, wait, progress, if_empty) -> None:
+    """Add or update articles from files and folders (recursively).
+
+    Reads plain text, Markdown, HTML, JSON, JSON Lines and CSV. Unchanged articles are
+    skipped, changed ones replaced whole; a bad file is reported and the rest goes on.
+    Exits with status 1 if anything failed.
+    """
+    from index.ingest import DigestSettings, ingest_paths
+
+    config = _settings()
+    digest_settings = DigestSettings(
+        length=length or config["digest_length"], algorithm=algorithm or config["digest_algorithm"]
+    )
+    try:
+        parse_length(digest_settings.length)
+    except DigestError as error:
+        raise click.BadParameter(str(error), param_hint="--length") from error
+    archive = _open(index_dir, create=True)
+    if if_empty and archive.stats().articles:
+        click.echo(f"{archive.path} already holds articles; nothing to do")
+        return
+    show = sys.stderr.isatty() if progress is None else progress
+    try:
+        report = ingest_paths(
+            archive,
+            paths,
+            prune=prune,
+            workers=workers or config["workers"],
+            settings=digest_settings,
+            progress=_progress(show),
+            timeout=wait,
+        )
+    except ArchiveError as error:
+        raise click.ClickException(str(error)) from error
+    for problem in report.failed:
+        click.echo(f"failed: {problem.where}: {problem.reason}", err=True)
+    click.echo(report.summary())
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command()
+@click.argument("query")
+@index_option
+@click.option(
+    "--limit", type=click.IntRange(1, 100), default=10, show_default=True, help="Articles to show."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def search(query, index_dir, limit, as_json) -> None:
+    """Search the archive: one result per article, best paragraphs highlighted."""
+    archive = _open(index_dir)
+    page = archive.search(query, per_page=limit)
+    if as_json:
+        click.echo(json.dumps(search_json(page), ensure_ascii=False, indent=2))
+        return
+    if page.message:
+        click.echo(page.message, err=True)
+    click.echo(f"{page.total} article(s) match {query!r}")
+    for result in page.results:
+        meta = " · ".join(x for x in (result.date, result.source, result.category) if x)
+        click.echo(f"\n{result.title}  [{result.id}]" + (f"  {meta}" if meta else ""))
+        for hit in result.hits:
+            click.echo(f"  ¶{hit.paragraph + 1}: {_plain(hit.html)}")
+
+
+def _plain(html: str) -> str:
+    """Turn a highlighted snippet into terminal text: <mark> as *...*, entities decoded."""
+    import html as html_module
+    import re
+
+    return html_module.unescape(re.sub(r"<mark[^>]*>(.*?)</mark>", r"*\1*", html))
+
+
+def search_json(page: SearchPage) -> dict:
+    """Return the JSON shape shared by `precis search --json` and the JSON API."""
+    return {
+        "query": page.query,
+        "total": page.total,
+        "results": [asdict(result) for result in page.results],
+    }
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--jsonl",
+    "jsonl",
+    type=click.File("r", encoding="utf-8"),
+    default=None,
+    help='Digest each line {"id", "text"} or {"id", "paragraphs"} ("-" for stdin).',
+)
+@click.option(
+    "--sentences",
+    "--length",
+    "length",
+    default=None,
+    help='Digest length: "3", "20%" or "60 words" (default: $PRECIS_DIGEST_LENGTH).',
+)
+@click.option("--algorithm", type=click.Choice(ALGORITHMS), default=None, help="Digest method.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def digest(files, jsonl, length, algorithm, as_json) -> None:
+    """Print the digest of articles in FILEs, or of each line of a JSON Lines file."""
+    config = _settings()
+    length = length or config["digest_length"]
+    algorithm = algorithm or config["digest_algorithm"]
+    try:
+        parse_length(length)
+    except DigestError as error:
+        raise click.BadParameter(str(error), param_hint="--sentences") from error
+    if not files and jsonl is None:
+        raise click.UsageError("give FILE... or --jsonl FILE")
+    failed = False
+    if jsonl is not None:
+        failed = _digest_jsonl(jsonl, length, algorithm)
+    for path in files:
+        try:
+            parsed = read_path(path)
+        except ArticleError as error:
+            click.echo(f"failed: {path}: {error}", err=True)
+            failed = True
+            continue
+        for problem in parsed.problems:
+            click.echo(f"failed: {problem.where}: {problem.reason}", err=True)
+            failed = True
+        for article in parsed.articles:
+            result = summarize(article, length, algorithm)
+            if as_json:
+                click.echo(
+                    json.dumps(
+                        {
+                            "id": article.id,
+                            "title": article.title,
+                            "sentences": [asdict(s) for s in result.sentences],
+                        },
+                        ensure_ascii=False,
+                    )
+                )
+            else:
+                click.echo(
+                    f"{article.title}\n{result.text or '(no digest: no usable sentences)'}\n"
+                )
+    sys.exit(1 if failed else 0)
+
+
+def _digest_jsonl(stream, length: str, algorithm: str) -> bool:
+    from index.articles import article_from_record
+
+    failed = False
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ArticleError("each line must be a JSON object")
+            record.setdefault("title", "")
+            article: Article = article_from_record(
+                record, origin="", key=f"line{number}", name=f"line-{number}"
+            )
+        except (json.JSONDecodeError, ArticleError) as error:
+            click.echo(f"failed: line {number}: {error}", err=True)
+            failed = True
+            continue
+        result = summarize(article, length, algorithm)
+        click.echo(
+            json.dumps(
+                {
+                    "id": record.get("id", article.id),
+                    "sentences": [s.text for s in result.sentences],
+                },
+                ensure_ascii=False,
+            )
+        )
+    return failed
+
+
+@main.command()
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)
+def serve(index_dir, host, port, threads) -> None:
+    """Serve the web app with waitress."""
+    from waitress import serve as waitress_serve
+
+    from . import create_app
+
+    config = {"INDEX": index_dir} if index_dir else None
+    try:
+        app = create_app(config)
+    except (ArchiveError, settings_table.SettingsError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Precis is serving {app.config['INDEX']} on http://{host}:{port}/")
+    waitress_serve(app, host=host, port=port, threads=threads, ident="Precis")
+
+
+@main.command()
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stats(index_dir, as_json) -> None:
+    """Show article and paragraph counts, index size and the last ingest."""
+    numbers = _open(index_dir).stats()
+    if as_json:
+        click.echo(json.dumps(asdict(numbers)))
+        return
+    click.echo(f"archive:     {numbers.path}")
+    click.echo(f"articles:    {numbers.articles}")
+    click.echo(f"paragraphs:  {numbers.paragraphs}")
+    click.echo(f"size:        {numbers.size_bytes / 2**20:.1f} MB")
+    click.echo(f"last ingest: {numbers.last_ingest or 'never'}")
+
+
+@main.command()
+@click.argument("article_id", metavar="ID")
+@index_option
+@click.option(
+    "--wait",
+    type=click.FloatRange(0),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for another writer to finish.",
+)
+def delete(article_id, index_dir, wait) -> None:
+    """Delete the article ID and its paragraphs from the archive."""
+    from index.ingest import delete_article
+
+    archive = _open(index_dir)
+    try:
+        found = delete_article(archive, article_id, timeout=wait)
+    except ArchiveError as error:
+        raise click.ClickException(str(error)) from error
+    if not found:
+        raise click.ClickException(f"no article with id {article_id!r}")
+    click.echo(f"deleted {article_id}")

@@ -1,0 +1,59 @@
+"""The pages: search (`/`, `/search`), article pages, and friendly error pages."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    make_response,
+    render_template,
+    request,
+)
+from werkzeug.exceptions import HTTPException
+
+from . import archive_of
+
+pages = Blueprint("pages", __name__)
+
+
+def page_number(value: str | None) -> int:
+    """Return a 1-based page number from a query-string value (bad values give 1)."""
+    try:
+        return max(1, min(int(value or 1), 1000))
+    except ValueError:
+        return 1
+
+
+@pages.get("/")
+@pages.get("/search")
+def search():
+    """Show the search page with results for `q`."""
+    query = request.args.get("q", "")
+    page = archive_of(current_app).search(
+        query, page=page_number(request.args.get("page")), per_page=current_app.config["PAGE_SIZE"]
+    )
+    template = "_results.html" if request.headers.get("HX-Request") else "search.html"
+    response = make_response(render_template(template, page=page, query=query))
+    response.vary.add("HX-Request")
+    return response
+
+
+@pages.get("/articles/<path:article_id>")
+def article(article_id: str):
+    """Show one article: digest on top, then every paragraph, numbered and anchored."""
+    stored = archive_of(current_app).get(article_id)
+    if stored is None:
+        abort(404, description=f"There is no article with the id “{article_id}”.")
+    return render_template("article.html", stored=stored, article=stored.article)
+
+
+def register_error_pages(app: Flask) -> None:
+    """Render HTTP errors as pages in the site's layout."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if request.path.startswith("/api/"):
+            return {"error": error.description, "status": error.code}, error.code
+        return render_template("error.html", error=error), error.code
