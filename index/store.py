@@ -99,7 +99,10 @@ class WhooshArchive:
         if current is None:
             current = self._index.searcher()
         elif not current.up_to_date():
-            current = current.refresh()
+            # Not `current.refresh()`: whoosh3 3.54 reuses the old segment readers there,
+            # with their old deletion sets, so deleted and replaced articles would linger.
+            current.close()
+            current = self._index.searcher()
         self._local.searcher = current
         return current
 
