@@ -329,3 +329,7 @@ def delete(article_id, index_dir, wait) -> None:
     if not found:
         raise click.ClickException(f"no article with id {article_id!r}")
     click.echo(f"deleted {article_id}")
+
+
+if __name__ == "__main__":
+    main()

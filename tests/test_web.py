@@ -1,0 +1,128 @@
+"""Pages and JSON API through Flask's test client, and a real server process."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from conftest import make_article
+
+from index.ingest import ingest_paths, store_articles
+from webapp import archive_of, create_app
+
+
+@pytest.fixture
+def app(index_dir, sources):
+    app = create_app({"INDEX": str(index_dir), "TESTING": True})
+    ingest_paths(archive_of(app), [sources])
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def test_search_page_shows_results_with_hits_and_digest(client):
+    response = client.get("/search?q=Carter+Brussels")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Coalition ministers meet in Brussels" in html
+    assert '<mark class="hit' in html
+    assert 'class="digest"' in html
+    assert "1 article matches" in html
+    assert response.headers["Vary"] == "HX-Request"
+
+
+def test_htmx_request_gets_only_the_results_fragment(client):
+    response = client.get("/search?q=comet", headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith('<section id="results"')
+    assert "<html" not in html
+    assert "3 articles match" in html
+
+
+def test_article_page_has_digest_and_anchored_paragraphs(client):
+    response = client.get("/articles/brief-2")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'id="p-1"' in html and 'id="p-2"' in html
+    assert html.index('class="digest"') < html.index('id="p-1"')
+    assert 'href="#p-1"' in html
+
+
+def test_unknown_article_is_a_friendly_404(client):
+    response = client.get("/articles/nope")
+    assert response.status_code == 404
+    assert "There is no article with the id" in response.get_data(as_text=True)
+    api = client.get("/api/articles/nope")
+    assert api.status_code == 404 and "error" in api.get_json()
+
+
+def test_article_text_is_escaped(app, client):
+    store_articles(
+        archive_of(app),
+        [make_article("xss", title="<b>Bold</b> claims",
+                      paragraphs=["A <script>alert(1)</script> ferry story about harbours."])],
+    )  # fmt: skip
+    for url in ("/search?q=ferry+harbours", "/articles/xss"):
+        html = client.get(url).get_data(as_text=True)
+        assert "<script>alert" not in html and "<b>Bold" not in html
+        assert "&lt;script&gt;" in html
+
+
+def test_api_search_shape_and_bad_parameters(client):
+    data = client.get("/api/search?q=comet&per_page=2&page=1").get_json()
+    assert data["total"] == 3 and len(data["results"]) == 2
+    assert {"query", "total", "page", "per_page", "results"} <= set(data)
+    assert client.get("/api/search?q=comet&per_page=101").status_code == 400
+    bad = client.get("/api/search?q=comet&page=x")
+    assert bad.status_code == 400 and "page" in bad.get_json()["error"]
+
+
+def test_api_article(client):
+    data = client.get("/api/articles/brief-1").get_json()
+    assert data["id"] == "brief-1" and len(data["paragraphs"]) == 2
+    assert data["digest"] and set(data["digest"][0]) == {"text", "paragraph"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_precis_serve_answers_over_http(index_dir, sources):
+    subprocess.run(
+        [sys.executable, "-m", "webapp.cli", "ingest", str(sources), "--index", str(index_dir)],
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "webapp.cli", "serve", "--index", str(index_dir),
+         "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert f"http://127.0.0.1:{port}/" in server.stdout.readline()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/?q=Carter+Brussels") as r:
+                    html = r.read().decode()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert "Coalition ministers meet in Brussels" in html
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
