@@ -18,8 +18,9 @@ import logging
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from .models import Article, Digest, DigestSentence
 
@@ -41,6 +42,7 @@ _LANGUAGE_CODES = {
 }  # fmt: skip
 _EXTRA_ABBREVIATIONS = ("e.g", "i.e", "al", "etc", "approx", "no", "vs", "gen", "sen", "rep")
 _WORD = re.compile(r"\w", re.UNICODE)
+_WORDS = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
 _BOILERPLATE = re.compile(
     r"\b(share this (article|story)|read more|click here|sign up|subscribe|all rights reserved"
     r"|follow us|copyright|newsletter|terms of use|privacy policy)\b",
@@ -180,11 +182,12 @@ class _Candidate:
     paragraph: int
     position: int  # index among all body sentences, in document order
     text: str
+    content: frozenset[str] = frozenset()  # stemmed content words, filled by the precis method
 
 
-def _is_digestible(sentence: str, tokenizer: OfflineTokenizer) -> bool:
+def _is_digestible(sentence: str) -> bool:
     """Tell whether a sentence may appear in a digest at all."""
-    words = tokenizer.to_words(sentence)
+    words = _WORDS.findall(sentence)
     if len(words) < MIN_WORDS or _BOILERPLATE.search(sentence) or _BYLINE.match(sentence):
         return False
     quoted = sum(1 for ch in sentence if ch in _QUOTES)
@@ -192,9 +195,7 @@ def _is_digestible(sentence: str, tokenizer: OfflineTokenizer) -> bool:
     return letters > 0 and quoted / max(letters, 1) < 0.2
 
 
-def _candidates(
-    article: Article, spans: list[list[tuple[int, int]]], tokenizer: OfflineTokenizer
-) -> list[_Candidate]:
+def _candidates(article: Article, spans: list[list[tuple[int, int]]]) -> list[_Candidate]:
     excluded = {article.title.strip().lower(), *(c.strip().lower() for c in article.captions)}
     found: list[_Candidate] = []
     position = 0
@@ -203,7 +204,7 @@ def _candidates(
     ):
         for start, end in paragraph_spans:
             text = paragraph[start:end].strip()
-            if text.lower() not in excluded and _is_digestible(text, tokenizer):
+            if text.lower() not in excluded and _is_digestible(text):
                 found.append(_Candidate(number, position, text))
                 if len(found) >= MAX_CANDIDATES:
                     return found
@@ -253,10 +254,15 @@ def _sumy_choice(
 
 
 def _content_words(text: str, language: str) -> list[str]:
+    """Return the stemmed words of `text` that are not stop words."""
     stop = _stop_words(language)
-    stem = _stemmer(language)
-    words = tokenizer_for(language).to_words(text.lower())
-    return [stem(w) for w in words if w not in stop and any(ch.isalnum() for ch in w)]
+    stem = _cached_stemmer(language)
+    return [stem(w) for w in _WORDS.findall(text.lower()) if w not in stop]
+
+
+@cache
+def _cached_stemmer(language: str) -> Callable[[str], str]:
+    return lru_cache(maxsize=200_000)(_stemmer(language))
 
 
 def _precis_scores(candidates: list[_Candidate], article: Article, language: str) -> list[float]:
@@ -270,6 +276,8 @@ def _precis_scores(candidates: list[_Candidate], article: Article, language: str
     import numpy as np
 
     bags = [Counter(_content_words(c.text, language)) for c in candidates]
+    for candidate, bag in zip(candidates, bags, strict=True):
+        candidate.content = frozenset(bag)
     vocabulary = {w: i for i, w in enumerate(sorted({w for bag in bags for w in bag}))}
     if not vocabulary:
         return [0.0] * len(candidates)
@@ -307,10 +315,12 @@ def _select(
     """Take candidates in rank order within the length budget, skipping near-repeats."""
     count = length.sentence_count(len(candidates))
     chosen: list[int] = []
-    seen: list[set[str]] = []
+    seen: list[frozenset[str]] = []
     words_used = 0
     for index in ranked:
-        words = set(_content_words(candidates[index].text, language))
+        words = candidates[index].content or frozenset(
+            _content_words(candidates[index].text, language)
+        )
         if any(len(words & other) / (len(words | other) or 1) > 0.6 for other in seen):
             continue
         size = len(candidates[index].text.split())
@@ -339,10 +349,9 @@ def summarize(
     if not isinstance(length, Length):
         length = parse_length(length)
     language = resolve_language(article.language)
-    tokenizer = tokenizer_for(language)
     if spans is None:
         spans = sentence_spans(article)
-    candidates = _candidates(article, spans, tokenizer)
+    candidates = _candidates(article, spans)
     if not candidates:
         return Digest([], algorithm)
 
