@@ -18,11 +18,11 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from .models import Article, Digest, DigestSentence
+from .models import Article, Digest, DigestSentence, PoolSentence
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ ALGORITHMS = ("precis", "lead", "lexrank", "textrank", "lsa", "luhn", "edmundson
 # Above this many candidate sentences only the first ones are considered: news puts its
 # substance early, and the graph methods are quadratic in the number of sentences.
 MAX_CANDIDATES = 400
+POOL_SIZE = 12  # candidates kept per article for query-focused digests
 
 _LANGUAGE_CODES = {
     "cs": "czech", "da": "danish", "de": "german", "el": "greek", "en": "english",
@@ -344,6 +345,20 @@ def summarize(
 
     An article with no digestible sentence gets an empty digest (falsy), not an error.
     """
+    return summarize_with_pool(article, length, algorithm, spans)[0]
+
+
+def summarize_with_pool(
+    article: Article,
+    length: str | int | Length = DEFAULT_LENGTH,
+    algorithm: str = DEFAULT_ALGORITHM,
+    spans: list[list[tuple[int, int]]] | None = None,
+    pool_size: int = POOL_SIZE,
+) -> tuple[Digest, list[PoolSentence]]:
+    """Return the digest and the best `pool_size` candidate sentences in rank order.
+
+    The pool is what a query-focused digest chooses from at query time (`focus`).
+    """
     if algorithm not in ALGORITHMS:
         raise DigestError(f"unknown algorithm {algorithm!r}; choose from {', '.join(ALGORITHMS)}")
     if not isinstance(length, Length):
@@ -353,7 +368,7 @@ def summarize(
         spans = sentence_spans(article)
     candidates = _candidates(article, spans)
     if not candidates:
-        return Digest([], algorithm)
+        return Digest([], algorithm), []
 
     if algorithm == "lead":
         ranked = list(range(len(candidates)))
@@ -368,6 +383,41 @@ def summarize(
         picked = set(ranked)
         ranked += [i for i in range(len(candidates)) if i not in picked]
     chosen = _select(ranked, candidates, length, language)
-    return Digest(
+    digest = Digest(
         [DigestSentence(candidates[i].text, candidates[i].paragraph) for i in chosen], algorithm
     )
+    pool = [
+        PoolSentence(candidates[i].text, candidates[i].paragraph, candidates[i].position)
+        for i in ranked[:pool_size]
+    ]
+    return digest, pool
+
+
+def focus(digest: Digest, pool: list[PoolSentence], terms: Collection[str]) -> list[DigestSentence]:
+    """Return a query-focused digest: as many sentences as `digest`, in document order.
+
+    Pool sentences holding the most distinct query `terms` (stemmed as the index stems
+    them) come first, best-ranked first among equals; the generic digest's sentences fill
+    the remaining places. Pure set arithmetic on stored data: nothing is re-tokenised.
+    """
+    count = len(digest.sentences)
+    if not count or not terms or not pool:
+        return digest.sentences
+    wanted = set(terms)
+    matching = [
+        (len(wanted.intersection(sentence.terms)), rank, sentence)
+        for rank, sentence in enumerate(pool)
+        if not wanted.isdisjoint(sentence.terms)
+    ]
+    if not matching:
+        return digest.sentences
+    matching.sort(key=lambda item: (-item[0], item[1]))
+    chosen = [DigestSentence(s.text, s.paragraph) for _, _, s in matching[:count]]
+    texts = {s.text for s in chosen}
+    for sentence in digest.sentences:
+        if len(chosen) >= count:
+            break
+        if sentence.text not in texts:
+            chosen.append(sentence)
+    position = {(s.paragraph, s.text): s.position for s in pool}
+    return sorted(chosen, key=lambda s: (s.paragraph, position.get((s.paragraph, s.text), 0)))

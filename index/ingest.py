@@ -19,10 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .articles import ArticleError
-from .digest import DEFAULT_ALGORITHM, DEFAULT_LENGTH, parse_length, sentence_spans, summarize
+from .digest import (
+    DEFAULT_ALGORITHM,
+    DEFAULT_LENGTH,
+    parse_length,
+    sentence_spans,
+    summarize_with_pool,
+)
 from .formats import Problem, format_of, read_path
 from .models import Article, StoredArticle
-from .store import DEFAULT_WRITE_TIMEOUT, WhooshArchive, now
+from .store import DEFAULT_WRITE_TIMEOUT, WhooshArchive, index_terms, now
 
 BATCH_ARTICLES = 500  # articles per commit
 PARALLEL_THRESHOLD = 24  # digest in worker processes only when this many articles changed
@@ -110,14 +116,18 @@ def collect_files(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], 
 
 
 def digest_article(article: Article, settings: DigestSettings) -> StoredArticle:
-    """Compute what the archive stores for an article: sentence boundaries and digest."""
+    """Compute what the archive stores for an article: sentence boundaries, digest, pool."""
     spans = sentence_spans(article)
+    digest, pool = summarize_with_pool(article, settings.length, settings.algorithm, spans=spans)
+    for sentence in pool:
+        sentence.terms = index_terms(sentence.text)
     return StoredArticle(
         article=article,
         content_hash=article.content_hash(settings.signature()),
-        digest=summarize(article, settings.length, settings.algorithm, spans=spans),
+        digest=digest,
         sentence_spans=spans,
         ingested_at=now(),
+        digest_pool=pool,
     )
 
 

@@ -64,6 +64,16 @@ class Digest:
 
 
 @dataclass
+class PoolSentence:
+    """A digest candidate kept for query-focused digests: its text, paragraph and index terms."""
+
+    text: str
+    paragraph: int
+    position: int  # the sentence's place among the article's body sentences
+    terms: list[str] = field(default_factory=list)  # stemmed as the index stems them
+
+
+@dataclass
 class StoredArticle:
     """An article as the archive keeps it: the parsed article plus what ingest computed."""
 
@@ -74,6 +84,9 @@ class StoredArticle:
     # query-time code never has to re-tokenise the text.
     sentence_spans: list[list[tuple[int, int]]]
     ingested_at: str  # ISO 8601 timestamp, UTC
+    # The best digest candidates in rank order, so that a query-focused digest is a
+    # matter of set intersections at query time.
+    digest_pool: list[PoolSentence] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -95,6 +108,7 @@ class StoredArticle:
             ),
             sentence_spans=[[tuple(span) for span in para] for para in data["sentence_spans"]],
             ingested_at=data["ingested_at"],
+            digest_pool=[PoolSentence(**s) for s in data.get("digest_pool", [])],
         )
 
 
@@ -127,21 +141,87 @@ class ArticleResult:
     score: float
     digest: list[DigestSentence]
     hits: list[Hit]
+    # Each digest sentence as HTML with the query terms in <mark> (for pages, not JSON).
+    digest_html: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        """Return the result in the shape of the JSON API and `precis search --json`."""
+        data = asdict(self)
+        del data["digest_html"]
+        return data
+
+
+SORTS = ("relevance", "date")
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What a reader asked for: a query, filters, an order and a page."""
+
+    query: str = ""
+    page: int = 1
+    per_page: int = 10
+    sort: str = "relevance"  # or "date" (newest first)
+    date_from: str = ""  # ISO day, inclusive
+    date_to: str = ""  # ISO day, inclusive
+    source: str = ""
+    category: str = ""
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.date_from or self.date_to or self.source or self.category)
+
+
+@dataclass
+class FacetCount:
+    """How many matching articles have one value of a facet (source, category, year)."""
+
+    value: str
+    count: int
 
 
 @dataclass
 class SearchPage:
-    """A page of search results, one per article."""
+    """A page of search results, one per article, with facet counts for the whole match."""
 
-    query: str
+    request: SearchRequest
     total: int
-    page: int
-    per_page: int
     results: list[ArticleResult]
     message: str = ""  # a note for the reader, e.g. why nothing matched
+    suggestion: str = ""  # a corrected query ("did you mean ...")
+    facets: dict[str, list[FacetCount]] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    @property
+    def query(self) -> str:
+        return self.request.query
+
+    @property
+    def page(self) -> int:
+        return self.request.page
+
+    @property
+    def per_page(self) -> int:
+        return self.request.per_page
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    def to_json(self) -> dict:
+        """Return the page in the shape of the JSON API."""
+        return {
+            "query": self.query,
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "sort": self.request.sort,
+            "message": self.message,
+            "suggestion": self.suggestion,
+            "facets": {
+                name: [asdict(count) for count in counts] for name, counts in self.facets.items()
+            },
+            "results": [result.to_json() for result in self.results],
+        }
 
 
 @dataclass

@@ -31,17 +31,34 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import filelock
-from whoosh.analysis import StemmingAnalyzer
+from nltk.stem.snowball import EnglishStemmer
+from whoosh.analysis import STOP_WORDS, StemmingAnalyzer
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import LockError, create_in, exists_in, open_dir
 from whoosh.query import Term
 
-from .models import ArchiveStats, KnownArticle, SearchPage, StoredArticle
+from .models import ArchiveStats, KnownArticle, SearchPage, SearchRequest, StoredArticle
 
 DEFAULT_WRITE_TIMEOUT = 60.0
 META_FILE = "precis.json"
 LOCK_FILE = "writer.lock"
-ANALYZER = StemmingAnalyzer()
+# Bumped whenever the schema or the analyzer changes; an older index must be rebuilt.
+SCHEMA_VERSION = 2
+_ENGLISH = EnglishStemmer()
+
+
+def stem_english(word: str) -> str:
+    """Stem an English word with Snowball (Porter2); Whoosh's own Porter mangles
+    double consonants ("running" -> "runn") and plurals like "news" -> "new"."""
+    return _ENGLISH.stem(word)
+
+
+ANALYZER = StemmingAnalyzer(stemfn=stem_english, stoplist=STOP_WORDS)
+
+
+def index_terms(text: str) -> list[str]:
+    """Return the distinct terms the index would make of `text`, sorted."""
+    return sorted({token.text for token in ANALYZER(text)})
 
 
 class ArchiveError(RuntimeError):
@@ -62,8 +79,8 @@ def make_schema() -> Schema:
         kind=ID(),
         article=ID(stored=True, sortable=True),
         para=NUMERIC(stored=True, sortable=True),
-        text=TEXT(analyzer=ANALYZER, stored=True, phrase=True),
-        title=TEXT(analyzer=ANALYZER, stored=True),
+        text=TEXT(analyzer=ANALYZER, stored=True, phrase=True, spelling=True),
+        title=TEXT(analyzer=ANALYZER, stored=True, phrase=True),
         date=ID(stored=True, sortable=True),
         source=ID(stored=True, sortable=True),
         category=ID(stored=True, sortable=True),
@@ -88,6 +105,14 @@ class WhooshArchive:
             with self.writing():
                 if not exists_in(self.path):
                     create_in(self.path, make_schema())
+                    self.write_meta(schema_version=SCHEMA_VERSION)
+        version = self.read_meta().get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ArchiveError(
+                f"the archive at {self.path} was made by another version of Precis "
+                f"(schema {version}, this one reads {SCHEMA_VERSION}); move it aside and "
+                "ingest the articles again"
+            )
         self._index = open_dir(self.path)
         self._local = threading.local()
 
@@ -103,8 +128,17 @@ class WhooshArchive:
             # with their old deletion sets, so deleted and replaced articles would linger.
             current.close()
             current = self._index.searcher()
-        self._local.searcher = current
+        if current is not getattr(self._local, "searcher", None):
+            self._local.searcher = current
+            self._local.columns = None
         return current
+
+    def columns(self) -> Columns:
+        """Return per-document article id, source, category and date for this thread's searcher."""
+        searcher = self.searcher()
+        if self._local.columns is None:
+            self._local.columns = Columns(searcher)
+        return self._local.columns
 
     def known(self) -> dict[str, KnownArticle]:
         """Return the content hash and origin of every stored article, by id."""
@@ -128,11 +162,16 @@ class WhooshArchive:
             return None
         return StoredArticle.from_json(searcher.stored_fields(number)["record"])
 
-    def search(self, query: str, *, page: int = 1, per_page: int = 10) -> SearchPage:
-        """Return one page of results for `query`, one result per article."""
+    def search(self, request: SearchRequest | str = "", **options: object) -> SearchPage:
+        """Return one page of results, one per article.
+
+        Takes a SearchRequest, or a query string plus SearchRequest fields as keywords.
+        """
         from .search import search_page
 
-        return search_page(self, query, page=page, per_page=per_page)
+        if isinstance(request, str):
+            request = SearchRequest(query=request, **options)  # type: ignore[arg-type]
+        return search_page(self, request)
 
     def stats(self) -> ArchiveStats:
         """Return article and paragraph counts, the size on disk and the last ingest time."""
@@ -204,6 +243,22 @@ class WhooshArchive:
         if current is not None:
             current.close()
             self._local.searcher = None
+            self._local.columns = None
+
+
+class Columns:
+    """Per-document columns read once per searcher, so grouping and facets are list lookups."""
+
+    def __init__(self, searcher) -> None:
+        reader = searcher.reader()
+        size = reader.doc_count_all()
+        if size == 0:
+            self.article = self.source = self.category = self.date = []
+            return
+        self.article = list(reader.column_reader("article"))
+        self.source = list(reader.column_reader("source"))
+        self.category = list(reader.column_reader("category"))
+        self.date = list(reader.column_reader("date"))
 
 
 def _add_article(writer, stored: StoredArticle) -> None:
@@ -212,6 +267,8 @@ def _add_article(writer, stored: StoredArticle) -> None:
         kind="article",
         article=article.id,
         date=article.date,
+        source=article.source,
+        category=article.category,
         hash=stored.content_hash,
         origin=article.origin,
         record=stored.to_json(),

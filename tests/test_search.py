@@ -51,7 +51,7 @@ def test_all_terms_preferred_then_any_term(newsroom):
 def test_hits_are_stemmed_and_escaped(newsroom):
     result = newsroom.search("opening library").results[0]
     html = result.hits[0].html
-    assert '<mark class="hit t' in html and ">opens</mark>" in html
+    assert "<mark>opens</mark>" in html and "<mark>library</mark>" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 

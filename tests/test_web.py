@@ -32,7 +32,7 @@ def test_search_page_shows_results_with_hits_and_digest(client):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "Coalition ministers meet in Brussels" in html
-    assert '<mark class="hit' in html
+    assert "<mark>Carter</mark>" in html
     assert 'class="digest"' in html
     assert "1 article matches" in html
     assert response.headers["Vary"] == "HX-Request"

@@ -152,6 +152,8 @@ def search(query, index_dir, limit, as_json) -> None:
         return
     if page.message:
         click.echo(page.message, err=True)
+    if page.suggestion:
+        click.echo(f"Did you mean: {page.suggestion}?", err=True)
     click.echo(f"{page.total} article(s) match {query!r}")
     for result in page.results:
         meta = " · ".join(x for x in (result.date, result.source, result.category) if x)
@@ -169,11 +171,11 @@ def _plain(html: str) -> str:
 
 
 def search_json(page: SearchPage) -> dict:
-    """Return the JSON shape shared by `precis search --json` and the JSON API."""
+    """Return the JSON of `precis search --json`: the API's shape without paging and facets."""
     return {
         "query": page.query,
         "total": page.total,
-        "results": [asdict(result) for result in page.results],
+        "results": [result.to_json() for result in page.results],
     }
 
 

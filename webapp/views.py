@@ -14,26 +14,20 @@ from flask import (
 from werkzeug.exceptions import HTTPException
 
 from . import archive_of
+from .params import search_request_from
 
 pages = Blueprint("pages", __name__)
-
-
-def page_number(value: str | None) -> int:
-    """Return a 1-based page number from a query-string value (bad values give 1)."""
-    try:
-        return max(1, min(int(value or 1), 1000))
-    except ValueError:
-        return 1
 
 
 @pages.get("/")
 @pages.get("/search")
 def search():
     """Show the search page with results for `q`."""
-    query = request.args.get("q", "")
-    page = archive_of(current_app).search(
-        query, page=page_number(request.args.get("page")), per_page=current_app.config["PAGE_SIZE"]
+    search_request = search_request_from(
+        request.args, current_app.config["PAGE_SIZE"], lenient=True
     )
+    page = archive_of(current_app).search(search_request)
+    query = search_request.query
     template = "_results.html" if request.headers.get("HX-Request") else "search.html"
     response = make_response(render_template(template, page=page, query=query))
     response.vary.add("HX-Request")
