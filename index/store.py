@@ -31,10 +31,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import filelock
-from nltk.stem.snowball import EnglishStemmer
 from whoosh.analysis import STOP_WORDS, StemmingAnalyzer
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import LockError, create_in, exists_in, open_dir
+from whoosh.lang.snowball.english import EnglishStemmer
 from whoosh.query import Term
 
 from .models import ArchiveStats, KnownArticle, SearchPage, SearchRequest, StoredArticle
