@@ -10,6 +10,8 @@ import urllib.request
 
 import pytest
 from conftest import make_article
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from index.ingest import ingest_paths, store_articles
 from webapp import archive_of, create_app
@@ -126,3 +128,56 @@ def test_precis_serve_answers_over_http(index_dir, sources):
     finally:
         server.terminate()
         server.communicate(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [("per_page=0", "per_page"), ("per_page=101", "per_page"), ("page=-1", "page"),
+     ("sort=random", "sort"), ("from=yesterday", "from"), ("to=2020-13", "to"),
+     ("from=2025-01-02&to=2025-01-01", "from")],
+)  # fmt: skip
+def test_api_rejects_bad_parameters_with_a_message(client, query, message):
+    response = client.get(f"/api/search?q=comet&{query}")
+    assert response.status_code == 400
+    assert message in response.get_json()["error"]
+
+
+def test_api_filters_facets_and_sort(client):
+    data = client.get("/api/search?q=comet&sort=date&category=science&per_page=5").get_json()
+    assert [r["id"] for r in data["results"]] == ["brief-3", "brief-1"]
+    assert data["sort"] == "date" and data["per_page"] == 5
+    assert {f["value"]: f["count"] for f in data["facets"]["category"]} == {
+        "science": 2,
+        "sport": 1,
+    }
+    assert set(data) == {
+        "query", "total", "page", "per_page", "sort", "message", "suggestion", "facets", "results",
+    }  # fmt: skip
+    typo = client.get("/api/search?q=comett").get_json()
+    assert typo["suggestion"] == "comet" and typo["total"] == 3
+
+
+def test_pages_tolerate_bad_parameters(client):
+    response = client.get("/search?q=comet&page=zero&sort=sideways&from=soon")
+    assert response.status_code == 200
+    assert "3 articles match" in response.get_data(as_text=True)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    query=st.text(max_size=200),
+    extra=st.dictionaries(
+        st.sampled_from(["page", "per_page", "sort", "from", "to", "source", "category"]),
+        st.text(max_size=12),
+        max_size=3,
+    ),
+)
+def test_hostile_http_requests_never_fail(client, query, extra):
+    params = {"q": query, **extra}
+    page = client.get("/search", query_string=params)
+    assert page.status_code == 200
+    api = client.get("/api/search", query_string=params)
+    assert api.status_code in (200, 400)
+    assert api.is_json
