@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from markupsafe import escape
+from whoosh.analysis import Analyzer
 from whoosh.qparser import (
     AndGroup,
     BoostPlugin,
@@ -47,7 +48,7 @@ from whoosh.query import And, Not, NullQuery, Or, Query, Term
 from .articles import normalise_line
 from .digest import focus
 from .models import ArticleResult, FacetCount, Hit, SearchPage, SearchRequest
-from .store import ANALYZER, WhooshArchive, make_schema
+from .store import ANALYZER, OTHER_LANGUAGES, WhooshArchive, analyzer_for, make_schema
 
 HITS_PER_ARTICLE = 3
 PARAGRAPH_WINDOW = 300  # scored paragraph hits read per round when ranking articles
@@ -76,11 +77,22 @@ def clean_query(text: str) -> str:
     return " ".join(text.split())
 
 
-@lru_cache(maxsize=2)
-def _parser(any_term: bool) -> MultifieldParser:
+def _is_text(fieldname: str | None) -> bool:
+    return bool(fieldname) and (fieldname in TEXT_FIELDS or fieldname.startswith("text_"))
+
+
+def searched_fields(searcher) -> tuple[str, ...]:
+    """The fields a query runs over: title, English text, and each language present."""
+    reader = searcher.reader()
+    others = tuple(f"text_{code}" for code in OTHER_LANGUAGES)
+    return TEXT_FIELDS + tuple(f for f in others if reader.field_length(f))
+
+
+@lru_cache(maxsize=16)
+def _parser(any_term: bool, fields: tuple[str, ...] = TEXT_FIELDS) -> MultifieldParser:
     # The schema is fixed by the code (see store.SCHEMA_VERSION), so parsers can be shared.
     parser = MultifieldParser(
-        list(TEXT_FIELDS),
+        list(fields),
         make_schema(),
         fieldboosts={"title": TITLE_BOOST},
         group=OrGroup if any_term else AndGroup,
@@ -92,14 +104,16 @@ def _parser(any_term: bool) -> MultifieldParser:
     return parser
 
 
-def parse_query(text: str, *, any_term: bool = False) -> Query:
+def parse_query(
+    text: str, *, any_term: bool = False, fields: tuple[str, ...] = TEXT_FIELDS
+) -> Query:
     """Parse cleaned query text; text that yields no searchable term gives NullQuery.
 
     With `any_term`, plain words are alternatives, but exclusions stay exclusions.
     """
     if not text:
         return NullQuery
-    query = _parser(any_term).parse(text)
+    query = _parser(any_term, fields).parse(text)
     if not _has_positive(query):
         return NullQuery
     if any_term and isinstance(query, Or):
@@ -115,7 +129,7 @@ def _has_positive(query: Query) -> bool:
     if isinstance(query, Not):
         return False
     if query.is_leaf():
-        return query.field() in TEXT_FIELDS
+        return _is_text(query.field())
     return any(_has_positive(child) for child in query.children())
 
 
@@ -143,7 +157,7 @@ def _typos(searcher, text: str) -> _Typos:
         if len(stems) != 1:
             continue
         stem = stems[0]
-        frequency = searcher.doc_frequency("text", stem) + searcher.doc_frequency("title", stem)
+        frequency = sum(searcher.doc_frequency(f, stem) for f in TEXT_FIELDS)
         if frequency >= FEW_MATCHES:
             continue
         distance = 2 if len(word) >= 9 else 1
@@ -185,7 +199,7 @@ def _tolerant(query: Query, typos: _Typos) -> Query:
     def rewrite(node: Query) -> Query:
         if isinstance(node, Not):
             return node
-        if isinstance(node, Term) and node.fieldname in TEXT_FIELDS:
+        if isinstance(node, Term) and _is_text(node.fieldname):
             others = typos.alternatives.get(node.text)
             if others:
                 near = [Term(node.fieldname, o, boost=node.boost * 0.8) for o in others]
@@ -207,10 +221,10 @@ def _highlight_terms(searcher, query: Query) -> frozenset[str]:
             return
         if node.is_leaf():
             for fieldname, text in node.existing_terms(reader, expand=True):
-                if fieldname in TEXT_FIELDS:
+                if _is_text(fieldname):
                     terms.add(text.decode("utf-8") if isinstance(text, bytes) else text)
             for fieldname, text in node.iter_all_terms():
-                if fieldname in TEXT_FIELDS and isinstance(text, str):
+                if _is_text(fieldname) and isinstance(text, str):
                     terms.add(text)
             return
         for child in node.children():
@@ -316,7 +330,8 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
         return SearchPage(request, 0, [], "The archive is empty: add some articles first.")
     if not text:
         return _latest(archive, request)
-    query = parse_query(text)
+    fields = searched_fields(searcher)
+    query = parse_query(text, fields=fields)
     if query is NullQuery:
         return SearchPage(request, 0, [], "That query has no words to search for.")
 
@@ -326,7 +341,7 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
     query = _tolerant(query, typos)
     matches = _matches(archive, (query & paragraph).docs(searcher))
     if not any(_passes(m, request) for m in matches.values()):
-        wider = parse_query(text, any_term=True)
+        wider = parse_query(text, any_term=True, fields=fields)
         if wider is not NullQuery and wider != query:
             wider = _tolerant(wider, typos)
             wider_matches = _matches(archive, (wider & paragraph).docs(searcher))
@@ -392,10 +407,12 @@ def _result(archive, searcher, article_id: str, hits, terms: frozenset[str]):
         return None
     shown = sorted(hits[:HITS_PER_ARTICLE], key=lambda hit: hit[1])
     paragraphs = stored.article.paragraphs
-    hit_list = []
-    for _, docnum in shown:
-        number = searcher.stored_fields(docnum)["para"]
-        hit_list.append(Hit(number, highlight_text(paragraphs[number], terms)))
+    numbers = archive.columns().para
+    analyzer = analyzer_for(stored.article.language)
+    hit_list = [
+        Hit(numbers[n], highlight_text(paragraphs[numbers[n]], terms, analyzer=analyzer))
+        for _, n in shown
+    ]
     return _article_result(stored, _article_score(hits), hit_list, terms)
 
 
@@ -412,14 +429,19 @@ def _article_result(stored, score: float, hits: list[Hit], terms: frozenset[str]
         score=round(score, 4),
         digest=digest,
         hits=hits,
-        digest_html=[highlight_text(s.text, terms, crop=False) for s in digest],
+        digest_html=[
+            highlight_text(s.text, terms, crop=False, analyzer=analyzer_for(article.language))
+            for s in digest
+        ],
     )
 
 
 # --- highlighting -------------------------------------------------------------------------
 
 
-def highlight_text(text: str, terms: frozenset[str], *, crop: bool = True) -> str:
+def highlight_text(
+    text: str, terms: frozenset[str], *, crop: bool = True, analyzer: Analyzer = ANALYZER
+) -> str:
     """Return `text` HTML-escaped with query terms in <mark>, cropped around the hits.
 
     Only our own `<mark>` tags are added; everything from the text is escaped.
@@ -428,7 +450,7 @@ def highlight_text(text: str, terms: frozenset[str], *, crop: bool = True) -> st
     if terms:
         spans = [
             (token.startchar, token.endchar)
-            for token in ANALYZER(text, chars=True, mode="query", removestops=False)
+            for token in analyzer(text, chars=True, mode="query", removestops=False)
             if token.text in terms
         ]
     start, end = 0, len(text)

@@ -28,10 +28,12 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import filelock
-from whoosh.analysis import STOP_WORDS, StemmingAnalyzer
+from whoosh import lang as whoosh_languages
+from whoosh.analysis import STOP_WORDS, Analyzer, LanguageAnalyzer, StemmingAnalyzer
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import LockError, create_in, exists_in, open_dir
 from whoosh.lang.snowball.english import EnglishStemmer
@@ -43,7 +45,7 @@ DEFAULT_WRITE_TIMEOUT = 60.0
 META_FILE = "precis.json"
 LOCK_FILE = "writer.lock"
 # Bumped whenever the schema or the analyzer changes; an older index must be rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _ENGLISH = EnglishStemmer()
 
 
@@ -54,11 +56,34 @@ def stem_english(word: str) -> str:
 
 
 ANALYZER = StemmingAnalyzer(stemfn=stem_english, stoplist=STOP_WORDS)
+# Languages other than English that Whoosh can stem: their paragraphs go in `text_<code>`.
+OTHER_LANGUAGES = tuple(code for code in whoosh_languages.languages if code != "en")
 
 
-def index_terms(text: str) -> list[str]:
+def language_code(language: str) -> str:
+    """Return the Whoosh code for an article's language ("en" when Whoosh can't stem it)."""
+    key = language.strip().lower().replace("_", "-").split("-")[0]
+    if key in whoosh_languages.languages:
+        return key
+    return whoosh_languages.aliases.get(key, "en")
+
+
+def text_field(language: str) -> str:
+    """Return the name of the field that holds paragraphs in `language`."""
+    code = language_code(language)
+    return "text" if code == "en" else f"text_{code}"
+
+
+@cache
+def analyzer_for(language: str) -> Analyzer:
+    """Return the analyzer the index uses for text in `language`."""
+    code = language_code(language)
+    return ANALYZER if code == "en" else LanguageAnalyzer(code)
+
+
+def index_terms(text: str, language: str = "en") -> list[str]:
     """Return the distinct terms the index would make of `text`, sorted."""
-    return sorted({token.text for token in ANALYZER(text)})
+    return sorted({token.text for token in analyzer_for(language)(text)})
 
 
 class ArchiveError(RuntimeError):
@@ -75,7 +100,12 @@ class ArchiveBusy(ArchiveError):
 
 def make_schema() -> Schema:
     """Return the Whoosh schema shared by paragraph documents and article records."""
+    other_languages = {
+        f"text_{code}": TEXT(analyzer=analyzer_for(code), stored=True, phrase=True)
+        for code in OTHER_LANGUAGES
+    }
     return Schema(
+        **other_languages,
         kind=ID(),
         article=ID(stored=True, sortable=True),
         para=NUMERIC(stored=True, sortable=True),
@@ -253,12 +283,13 @@ class Columns:
         reader = searcher.reader()
         size = reader.doc_count_all()
         if size == 0:
-            self.article = self.source = self.category = self.date = []
+            self.article = self.source = self.category = self.date = self.para = []
             return
         self.article = list(reader.column_reader("article"))
         self.source = list(reader.column_reader("source"))
         self.category = list(reader.column_reader("category"))
         self.date = list(reader.column_reader("date"))
+        self.para = list(reader.column_reader("para"))
 
 
 def _add_article(writer, stored: StoredArticle) -> None:
@@ -278,7 +309,7 @@ def _add_article(writer, stored: StoredArticle) -> None:
             kind="para",
             article=article.id,
             para=number,
-            text=text,
+            **{text_field(article.language): text},
             title=article.title,
             date=article.date,
             source=article.source,

@@ -248,3 +248,22 @@ def test_hostile_queries_never_raise(newsroom, query, page, sort):
     for article in result.results:
         for hit in article.hits:
             assert "<script" not in hit.html
+
+
+def test_other_languages_are_stemmed_in_their_own_language(archive):
+    store_articles(
+        archive,
+        [
+            make_article(
+                "hafen",
+                title="Hafen geschlossen",
+                language="german",
+                paragraphs=["Die Häuser am Hafen wurden gestern wegen des Sturms geschlossen."],
+            ),
+            make_article("klingon", language="tlhIngan", paragraphs=["Houses by the harbour."]),
+        ],
+    )
+    page = archive.search("Haus")
+    assert ids(page) == ["hafen"]
+    assert "<mark>Häuser</mark>" in page.results[0].hits[0].html
+    assert ids(archive.search("houses")) == ["klingon"]  # unknown language: English rules
