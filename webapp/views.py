@@ -10,13 +10,41 @@ from flask import (
     make_response,
     render_template,
     request,
+    url_for,
 )
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from . import archive_of
 from .params import search_request_from
 
 pages = Blueprint("pages", __name__)
+
+
+@pages.app_template_global()
+def search_url(**changes: object) -> str:
+    """Return the current search URL with some parameters changed (None removes one).
+
+    Any change other than the page number goes back to page 1.
+    """
+    args = request.args.to_dict()
+    if "page" not in changes:
+        args.pop("page", None)
+    for name, value in changes.items():
+        if value is None:
+            args.pop(name, None)
+        else:
+            args[name] = str(value)
+    return url_for("pages.search", **args)
+
+
+@pages.app_template_global()
+def live(url: str) -> Markup:
+    """Return the htmx attributes that load `url` into the results without a page load."""
+    return Markup(
+        f'hx-get="{escape(url)}" hx-target="#results" hx-swap="outerHTML" '
+        'hx-replace-url="true" hx-sync="#q:replace"'
+    )
 
 
 @pages.get("/")
