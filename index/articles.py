@@ -209,10 +209,9 @@ def article_from_record(record: Mapping[str, Any], *, origin: str, key: str, nam
     else:
         article_id = derived_id(name, key)
 
-    title = fields.get("title") or _title_from(body[0])
     return Article(
         id=article_id,
-        title=title,
+        title=fields.get("title", ""),
         paragraphs=body,
         standfirst=fields.get("standfirst", ""),
         captions=captions,
@@ -225,13 +224,6 @@ def article_from_record(record: Mapping[str, Any], *, origin: str, key: str, nam
         reading_time=reading_time,
         origin=origin,
     )
-
-
-def _title_from(paragraph: str, limit: int = 80) -> str:
-    """Make a title from an article's first paragraph when it has none."""
-    if len(paragraph) <= limit:
-        return paragraph
-    return paragraph[:limit].rsplit(" ", 1)[0] + "…"
 
 
 def article_from_text(text: str, *, article_id: str, origin: str) -> Article:

@@ -32,6 +32,17 @@ class Article:
     reading_time: str = ""
     origin: str = ""  # the file it came from ("" when added from the browser or the API)
 
+    @property
+    def headline(self) -> str:
+        """The title, or for an untitled article the start of its first paragraph.
+
+        Only a real title is indexed as one; the headline is what pages show.
+        """
+        if self.title or not self.paragraphs:
+            return self.title
+        first = self.paragraphs[0]
+        return first if len(first) <= 80 else first[:80].rsplit(" ", 1)[0] + " …"
+
     def content_hash(self, salt: str = "") -> str:
         """Return a hash of everything a reader sees, plus `salt` (the digest settings)."""
         content = asdict(self)

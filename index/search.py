@@ -421,7 +421,7 @@ def _article_result(stored, score: float, hits: list[Hit], terms: frozenset[str]
     digest = focus(stored.digest, stored.digest_pool, terms) if terms else stored.digest.sentences
     return ArticleResult(
         id=article.id,
-        title=article.title,
+        title=article.headline,
         date=article.date,
         source=article.source,
         category=article.category,

@@ -228,7 +228,7 @@ def digest(files, jsonl, length, algorithm, as_json) -> None:
                     json.dumps(
                         {
                             "id": article.id,
-                            "title": article.title,
+                            "title": article.headline,
                             "sentences": [asdict(s) for s in result.sentences],
                         },
                         ensure_ascii=False,
@@ -236,7 +236,7 @@ def digest(files, jsonl, length, algorithm, as_json) -> None:
                 )
             else:
                 click.echo(
-                    f"{article.title}\n{result.text or '(no digest: no usable sentences)'}\n"
+                    f"{article.headline}\n{result.text or '(no digest: no usable sentences)'}\n"
                 )
     sys.exit(1 if failed else 0)
 

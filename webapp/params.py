@@ -25,7 +25,7 @@ def _number(args: Mapping[str, str], name: str, default: int, high: int) -> int:
     raw = args.get(name, "")
     if raw == "":
         return default
-    if not raw.isdigit():
+    if not re.fullmatch(r"[0-9]{1,7}", raw):  # not str.isdigit(): it accepts "²"
         raise BadSearch(f"{name} must be a whole number")
     value = int(raw)
     if not 1 <= value <= high:
