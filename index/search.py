@@ -43,7 +43,7 @@ from whoosh.qparser import (
     RangePlugin,
     WildcardPlugin,
 )
-from whoosh.query import And, Not, NullQuery, Or, Query, Term
+from whoosh.query import And, AndMaybe, Not, NullQuery, Or, Phrase, Query, Term
 
 from .articles import normalise_line
 from .digest import focus
@@ -58,6 +58,15 @@ TITLE_BOOST = 0.5
 SNIPPET_CHARS = 320
 FEW_MATCHES = 2  # a word in fewer paragraphs than this gets fuzzy alternatives
 TEXT_FIELDS = ("title", "text")
+# Up to this many words, all must match (any-word is the announced fallback); a longer
+# query is read as a description: any word may match, BM25 ranks the articles that match
+# more of them higher, and sorting by date keeps to the articles with all of them. (Whoosh's
+# own coordination bonus, Or(scale=...), crashes in whoosh3 3.54 on nested queries.)
+ALL_TERMS_MAX_WORDS = 2
+# Consecutive query words found near each other (within PROXIMITY_SLOP positions) add to
+# the score, as in sequential-dependence ranking models.
+PROXIMITY_BOOST = 0.15
+PROXIMITY_SLOP = 6
 FACETS = ("source", "category", "year")
 
 
@@ -122,6 +131,36 @@ def parse_query(
             positives = [child for child in query.children() if not isinstance(child, Not)]
             query = And([Or(positives), *negatives])
     return query
+
+
+def _with_proximity(query: Query) -> Query:
+    """Add an optional bonus for consecutive query words that occur close together."""
+    words: list[str] = []
+
+    def collect(node: Query) -> None:
+        if isinstance(node, Not | Phrase):
+            return
+        if isinstance(node, Term) and node.fieldname == "text" and isinstance(node.text, str):
+            words.append(node.text)
+        elif not node.is_leaf():
+            for child in node.children():
+                collect(child)
+
+    collect(query)
+    pairs = [(a, b) for a, b in zip(words, words[1:], strict=False) if a != b]
+    if not PROXIMITY_BOOST or not pairs:
+        return query
+    near = [
+        Phrase("text", list(pair), slop=PROXIMITY_SLOP, boost=PROXIMITY_BOOST) for pair in pairs
+    ]
+    return AndMaybe(query, Or(near))
+
+
+def _word_count(query: Query) -> int:
+    """How many words or phrases an all-terms query asks for (exclusions aside)."""
+    if isinstance(query, And):
+        return sum(1 for child in query.children() if not isinstance(child, Not))
+    return 1
 
 
 def _has_positive(query: Query) -> bool:
@@ -334,11 +373,15 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
     query = parse_query(text, fields=fields)
     if query is NullQuery:
         return SearchPage(request, 0, [], "That query has no words to search for.")
+    every_word = query
+    if _word_count(query) > ALL_TERMS_MAX_WORDS:
+        query = parse_query(text, any_term=True, fields=fields)
 
     typos = _typos(searcher, text)
     message = ""
     paragraph = Term("kind", "para")
     query = _tolerant(query, typos)
+    ranking = _with_proximity(query)
     matches = _matches(archive, (query & paragraph).docs(searcher))
     if not any(_passes(m, request) for m in matches.values()):
         wider = parse_query(text, any_term=True, fields=fields)
@@ -347,6 +390,7 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
             wider_matches = _matches(archive, (wider & paragraph).docs(searcher))
             if any(_passes(m, request) for m in wider_matches.values()):
                 query, matches = wider, wider_matches
+                ranking = _with_proximity(wider)
                 message = "No article has all of these words; showing articles with some of them."
 
     selected = {aid: m for aid, m in matches.items() if _passes(m, request)}
@@ -358,8 +402,14 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
         message = "Some words were not found as typed; close matches are included."
 
     first = (request.page - 1) * request.per_page
-    scored = query & paragraph
+    scored = ranking & paragraph
     if request.sort == "date":
+        if query is not every_word and total:
+            # A description sorted by date: the articles with all its words, if any.
+            complete = _matches(archive, (_tolerant(every_word, typos) & paragraph).docs(searcher))
+            narrowed = {aid: m for aid, m in complete.items() if aid in selected}
+            if narrowed:
+                selected, total = narrowed, len(narrowed)
         order = sorted(selected, key=lambda aid: (selected[aid].date, aid), reverse=True)
         page_ids = order[first : first + request.per_page]
         groups = [

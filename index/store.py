@@ -23,6 +23,7 @@ return the plain dataclasses of `index.models`.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -32,12 +33,14 @@ from functools import cache
 from pathlib import Path
 
 import filelock
+from sumy.utils import get_stop_words
 from whoosh import lang as whoosh_languages
-from whoosh.analysis import STOP_WORDS, Analyzer, LanguageAnalyzer, StemmingAnalyzer
+from whoosh.analysis import Analyzer, LanguageAnalyzer, StemmingAnalyzer
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import LockError, create_in, exists_in, open_dir
 from whoosh.lang.snowball.english import EnglishStemmer
 from whoosh.query import Term
+from whoosh.scoring import BM25F, BM25FScorer
 
 from .models import ArchiveStats, KnownArticle, SearchPage, SearchRequest, StoredArticle
 
@@ -55,7 +58,14 @@ def stem_english(word: str) -> str:
     return _ENGLISH.stem(word)
 
 
-ANALYZER = StemmingAnalyzer(stemfn=stem_english, stoplist=STOP_WORDS)
+# Function words are not indexed: sumy's English list (580 words), less the words that carry
+# news ("new", "first", "may", "us" as in the US...). Whoosh's own list is 35 words.
+NEWS_WORDS = frozenset(
+    "new first last second third best right old help value us may will well long "
+    "little great part next early late home show".split()
+)
+STOP_LIST = frozenset(get_stop_words("english")) - NEWS_WORDS
+ANALYZER = StemmingAnalyzer(stemfn=stem_english, stoplist=STOP_LIST)
 # Languages other than English that Whoosh can stem: their paragraphs go in `text_<code>`.
 OTHER_LANGUAGES = tuple(code for code in whoosh_languages.languages if code != "en")
 
@@ -96,6 +106,43 @@ class ArchiveMissing(ArchiveError):
 
 class ArchiveBusy(ArchiveError):
     """Another process is writing to the archive and did not finish in time."""
+
+
+class ParagraphBM25(BM25F):
+    """BM25 with its statistics taken over paragraph documents only.
+
+    Whoosh's BM25F divides a field's total length by *every* document, article records
+    included (which halves the average paragraph length here), and weighs terms with
+    idf = log(N / (n + 1)) + 1, which flattens the gap between rare and common words. This
+    model counts paragraphs only and uses Robertson and Sparck Jones's idf,
+    log((N - n + 0.5) / (n + 0.5)), floored at a small positive weight for words in more
+    than half the paragraphs. See docs/benchmarks.md for what each change bought.
+    """
+
+    def idf(self, searcher, fieldname: str, text: str) -> float:
+        paragraphs = _paragraph_count(searcher)
+        frequency = searcher.doc_frequency(fieldname, text)
+        return max(0.05, math.log((paragraphs - frequency + 0.5) / (frequency + 0.5)))
+
+    def scorer(self, searcher, fieldname: str, text: str, qf: int = 1):
+        scorer = super().scorer(searcher, fieldname, text, qf=qf)
+        if isinstance(scorer, BM25FScorer):
+            parent = searcher.get_parent()
+            scorer.avgfl = parent.field_length(fieldname) / _paragraph_count(parent) or 1
+        return scorer
+
+
+def _paragraph_count(searcher) -> int:
+    parent = searcher.get_parent()
+    count = getattr(parent, "_precis_paragraphs", None)
+    if count is None:
+        count = parent._precis_paragraphs = max(1, parent.doc_frequency("kind", "para"))
+    return count
+
+
+# K1 = 1.2 is the usual choice; B = 0.6 normalises paragraph length a little less than the
+# textbook 0.75 (chosen on the TIME and NPL test collections, see docs/benchmarks.md).
+WEIGHTING = ParagraphBM25(B=0.6, K1=1.2)
 
 
 def make_schema() -> Schema:
@@ -152,12 +199,12 @@ class WhooshArchive:
         """Return this thread's Whoosh searcher, reopened if the index has changed."""
         current = getattr(self._local, "searcher", None)
         if current is None:
-            current = self._index.searcher()
+            current = self._index.searcher(weighting=WEIGHTING)
         elif not current.up_to_date():
             # Not `current.refresh()`: whoosh3 3.54 reuses the old segment readers there,
             # with their old deletion sets, so deleted and replaced articles would linger.
             current.close()
-            current = self._index.searcher()
+            current = self._index.searcher(weighting=WEIGHTING)
         if current is not getattr(self._local, "searcher", None):
             self._local.searcher = current
             self._local.columns = None

@@ -267,3 +267,12 @@ def test_other_languages_are_stemmed_in_their_own_language(archive):
     assert ids(page) == ["hafen"]
     assert "<mark>Häuser</mark>" in page.results[0].hits[0].html
     assert ids(archive.search("houses")) == ["klingon"]  # unknown language: English rules
+
+
+def test_a_long_query_is_a_description_ranked_by_how_much_matches(newsroom):
+    page = newsroom.search("pupils telescope comet valley library")
+    assert ids(page)[0] == "observatory"  # has three of the words
+    assert "library" in ids(page)  # has two: still listed, lower
+    assert not page.message
+    by_date = newsroom.search("school observatory comet telescope", sort="date")
+    assert ids(by_date) == ["observatory"]  # sorted by date: only articles with every word
