@@ -21,6 +21,7 @@ lint: install-dev
 
 bench: install-dev
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/relevance.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
