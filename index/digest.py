@@ -183,6 +183,8 @@ class _Candidate:
     paragraph: int
     position: int  # index among all body sentences, in document order
     text: str
+    start: int  # [start, end) of `text` in its paragraph
+    end: int
     content: frozenset[str] = frozenset()  # stemmed content words, filled by the precis method
 
 
@@ -204,9 +206,11 @@ def _candidates(article: Article, spans: list[list[tuple[int, int]]]) -> list[_C
         zip(article.paragraphs, spans, strict=True)
     ):
         for start, end in paragraph_spans:
-            text = paragraph[start:end].strip()
+            raw = paragraph[start:end]
+            text = raw.strip()
             if text.lower() not in excluded and _is_digestible(text):
-                found.append(_Candidate(number, position, text))
+                begin = start + len(raw) - len(raw.lstrip())
+                found.append(_Candidate(number, position, text, begin, begin + len(text)))
                 if len(found) >= MAX_CANDIDATES:
                     return found
             position += 1
@@ -387,13 +391,17 @@ def summarize_with_pool(
         [DigestSentence(candidates[i].text, candidates[i].paragraph) for i in chosen], algorithm
     )
     pool = [
-        PoolSentence(candidates[i].text, candidates[i].paragraph, candidates[i].position)
+        PoolSentence(
+            candidates[i].paragraph, candidates[i].start, candidates[i].end, candidates[i].position
+        )
         for i in ranked[:pool_size]
     ]
     return digest, pool
 
 
-def focus(digest: Digest, pool: list[PoolSentence], terms: Collection[str]) -> list[DigestSentence]:
+def focus(
+    digest: Digest, pool: list[PoolSentence], terms: Collection[str], paragraphs: list[str]
+) -> list[DigestSentence]:
     """Return a query-focused digest: as many sentences as `digest`, in document order.
 
     Pool sentences holding the most distinct query `terms` (stemmed as the index stems
@@ -412,12 +420,12 @@ def focus(digest: Digest, pool: list[PoolSentence], terms: Collection[str]) -> l
     if not matching:
         return digest.sentences
     matching.sort(key=lambda item: (-item[0], item[1]))
-    chosen = [DigestSentence(s.text, s.paragraph) for _, _, s in matching[:count]]
+    chosen = [DigestSentence(s.text_in(paragraphs), s.paragraph) for _, _, s in matching[:count]]
     texts = {s.text for s in chosen}
     for sentence in digest.sentences:
         if len(chosen) >= count:
             break
         if sentence.text not in texts:
             chosen.append(sentence)
-    position = {(s.paragraph, s.text): s.position for s in pool}
+    position = {(s.paragraph, s.text_in(paragraphs)): s.position for s in pool}
     return sorted(chosen, key=lambda s: (s.paragraph, position.get((s.paragraph, s.text), 0)))

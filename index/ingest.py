@@ -120,7 +120,7 @@ def digest_article(article: Article, settings: DigestSettings) -> StoredArticle:
     spans = sentence_spans(article)
     digest, pool = summarize_with_pool(article, settings.length, settings.algorithm, spans=spans)
     for sentence in pool:
-        sentence.terms = index_terms(sentence.text, article.language)
+        sentence.terms = index_terms(sentence.text_in(article.paragraphs), article.language)
     return StoredArticle(
         article=article,
         content_hash=article.content_hash(settings.signature()),

@@ -76,12 +76,16 @@ class Digest:
 
 @dataclass
 class PoolSentence:
-    """A digest candidate kept for query-focused digests: its text, paragraph and index terms."""
+    """A digest candidate kept for query-focused digests: where it is, and its index terms."""
 
-    text: str
     paragraph: int
+    start: int  # [start, end) in the paragraph's text: the record holds the text once
+    end: int
     position: int  # the sentence's place among the article's body sentences
     terms: list[str] = field(default_factory=list)  # stemmed as the index stems them
+
+    def text_in(self, paragraphs: list[str]) -> str:
+        return paragraphs[self.paragraph][self.start : self.end]
 
 
 @dataclass

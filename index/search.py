@@ -526,7 +526,9 @@ def _result(archive, searcher, article_id: str, hits, terms: frozenset[str]):
 
 def _article_result(stored, score: float, hits: list[Hit], terms: frozenset[str]):
     article = stored.article
-    digest = focus(stored.digest, stored.digest_pool, terms) if terms else stored.digest.sentences
+    digest = stored.digest.sentences
+    if terms:
+        digest = focus(stored.digest, stored.digest_pool, terms, article.paragraphs)
     return ArticleResult(
         id=article.id,
         title=article.headline,

@@ -48,7 +48,7 @@ DEFAULT_WRITE_TIMEOUT = 60.0
 META_FILE = "precis.json"
 LOCK_FILE = "writer.lock"
 # Bumped whenever the schema or the analyzer changes; an older index must be rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _ENGLISH = EnglishStemmer()
 
 
