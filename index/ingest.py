@@ -30,7 +30,9 @@ from .formats import Problem, format_of, read_path
 from .models import Article, StoredArticle
 from .store import DEFAULT_WRITE_TIMEOUT, WhooshArchive, index_terms, now
 
-BATCH_ARTICLES = 500  # articles per commit
+# Articles per commit: each commit is atomic and adds a segment to the index, so a batch is
+# both the most an interrupted run has to redo and a trade against many small segments.
+BATCH_ARTICLES = 500
 PARALLEL_THRESHOLD = 24  # digest in worker processes only when this many articles changed
 
 

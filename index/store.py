@@ -48,7 +48,7 @@ DEFAULT_WRITE_TIMEOUT = 60.0
 META_FILE = "precis.json"
 LOCK_FILE = "writer.lock"
 # Bumped whenever the schema or the analyzer changes; an older index must be rebuilt.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _ENGLISH = EnglishStemmer()
 
 
@@ -148,7 +148,7 @@ WEIGHTING = ParagraphBM25(B=0.6, K1=1.2)
 def make_schema() -> Schema:
     """Return the Whoosh schema shared by paragraph documents and article records."""
     other_languages = {
-        f"text_{code}": TEXT(analyzer=analyzer_for(code), stored=True, phrase=True)
+        f"text_{code}": TEXT(analyzer=analyzer_for(code), phrase=True)
         for code in OTHER_LANGUAGES
     }
     return Schema(
@@ -156,11 +156,13 @@ def make_schema() -> Schema:
         kind=ID(),
         article=ID(stored=True, sortable=True),
         para=NUMERIC(stored=True, sortable=True),
-        text=TEXT(analyzer=ANALYZER, stored=True, phrase=True, spelling=True),
+        # Paragraph text is indexed here but stored once, in the article record, which is
+        # where hits are highlighted from; date, source and category are columns.
+        text=TEXT(analyzer=ANALYZER, phrase=True, spelling=True),
         title=TEXT(analyzer=ANALYZER, stored=True, phrase=True),
-        date=ID(stored=True, sortable=True),
-        source=ID(stored=True, sortable=True),
-        category=ID(stored=True, sortable=True),
+        date=ID(sortable=True),
+        source=ID(sortable=True),
+        category=ID(sortable=True),
         language=ID(stored=True),
         hash=ID(sortable=True),
         origin=ID(sortable=True),
