@@ -47,7 +47,7 @@ from whoosh.query import And, Not, NullQuery, Or, Phrase, Query, Term
 
 from .articles import normalise_line
 from .digest import focus
-from .models import ArticleResult, FacetCount, Hit, SearchPage, SearchRequest
+from .models import ArticleResult, FacetCount, Hit, SearchPage, SearchRequest, StoredArticle
 from .store import (
     ANALYZER,
     OTHER_LANGUAGES,
@@ -596,3 +596,29 @@ def _word_end(text: str, index: int) -> int:
         return len(text)
     space = text.rfind(" ", index - 30, index)
     return space if space > 0 else index
+
+
+def highlight_article(
+    archive: WhooshArchive, stored: StoredArticle, query_text: str
+) -> tuple[list[str], list[str]]:
+    """Return each paragraph and each digest sentence as HTML with the query's words marked.
+
+    Every word of the query counts (as if joined by OR), close spellings of rare words too,
+    so a reader arriving from a search sees every hit.
+    """
+    searcher = archive.searcher()
+    text = clean_query(query_text)
+    terms: frozenset[str] = frozenset()
+    if text and searcher.doc_count_all():
+        query = parse_query(text, any_term=True, fields=searched_fields(searcher))
+        if query is not NullQuery:
+            terms = _highlight_terms(searcher, _tolerant(query, _typos(searcher, text)))
+    analyzer = analyzer_for(stored.article.language)
+    paragraphs = [
+        highlight_text(p, terms, crop=False, analyzer=analyzer) for p in stored.article.paragraphs
+    ]
+    digest = [
+        highlight_text(s.text, terms, crop=False, analyzer=analyzer)
+        for s in stored.digest.sentences
+    ]
+    return paragraphs, digest

@@ -148,8 +148,7 @@ WEIGHTING = ParagraphBM25(B=0.6, K1=1.2)
 def make_schema() -> Schema:
     """Return the Whoosh schema shared by paragraph documents and article records."""
     other_languages = {
-        f"text_{code}": TEXT(analyzer=analyzer_for(code), phrase=True)
-        for code in OTHER_LANGUAGES
+        f"text_{code}": TEXT(analyzer=analyzer_for(code), phrase=True) for code in OTHER_LANGUAGES
     }
     return Schema(
         **other_languages,
@@ -251,6 +250,12 @@ class WhooshArchive:
         if isinstance(request, str):
             request = SearchRequest(query=request, **options)  # type: ignore[arg-type]
         return search_page(self, request)
+
+    def highlight(self, stored: StoredArticle, query: str) -> tuple[list[str], list[str]]:
+        """Return the article's paragraphs and digest sentences as HTML, query words marked."""
+        from .search import highlight_article
+
+        return highlight_article(self, stored, query)
 
     def stats(self) -> ArchiveStats:
         """Return article and paragraph counts, the size on disk and the last ingest time."""

@@ -16,7 +16,7 @@ from flask import Flask
 
 from index.store import WhooshArchive
 
-from . import settings
+from . import security, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,11 +35,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["INDEX"] = str(Path(app.config["INDEX"]).resolve())
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_UPLOAD_MB"]) * 2**20
     app.extensions["precis.archive"] = WhooshArchive(app.config["INDEX"], create=True)
+    security.load_secret_key(app)
+    app.add_template_global(security.csrf_token)
+    app.add_template_global(security.writes_enabled)
 
-    from . import api, views
+    from . import add, api, views
 
     app.register_blueprint(views.pages)
     app.register_blueprint(api.api)
+    app.register_blueprint(add.adding)
     views.register_error_pages(app)
     return app
 

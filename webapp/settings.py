@@ -50,6 +50,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("read_only", False, "Refuse every write (ingest from the web, delete).", _boolean),
     Setting("write_token", "", "Key that web and API writes must present; empty disables them."),
     Setting("workers", 2, "Worker processes that compute digests during ingest.", int),
+    Setting(
+        "secret_key", "", "Key that signs sessions; empty: one is made and kept beside the index."
+    ),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 

@@ -65,10 +65,20 @@ def search():
 @pages.get("/articles/<path:article_id>")
 def article(article_id: str):
     """Show one article: digest on top, then every paragraph, numbered and anchored."""
-    stored = archive_of(current_app).get(article_id)
+    archive = archive_of(current_app)
+    stored = archive.get(article_id)
     if stored is None:
         abort(404, description=f"There is no article with the id “{article_id}”.")
-    return render_template("article.html", stored=stored, article=stored.article)
+    query = request.args.get("q", "")
+    paragraphs_html, digest_html = archive.highlight(stored, query)
+    return render_template(
+        "article.html",
+        stored=stored,
+        article=stored.article,
+        query=query,
+        paragraphs_html=paragraphs_html,
+        digest_html=digest_html,
+    )
 
 
 def register_error_pages(app: Flask) -> None:
@@ -76,6 +86,16 @@ def register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if error.code == 413:
+            error.description = (
+                f"That upload is larger than {app.config['MAX_UPLOAD_MB']} MB, the most this "
+                "Precis accepts at once. Send fewer or smaller files."
+            )
+        elif error.code == 500:
+            error.description = (
+                "Something went wrong on our side; the problem has been logged. "
+                "Your archive is safe: try again, or go back to the search."
+            )
         if request.path.startswith("/api/"):
             return {"error": error.description, "status": error.code}, error.code
         return render_template("error.html", error=error), error.code
