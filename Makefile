@@ -19,6 +19,10 @@ test: install-dev assets
 lint: install-dev
 	$(BIN)/ruff check .
 
+.PHONY: screenshots
+screenshots: install-dev assets
+	$(BIN)/python scripts/screenshots.py
+
 bench: install-dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/relevance.py
