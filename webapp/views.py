@@ -56,8 +56,9 @@ def search():
     )
     page = archive_of(current_app).search(search_request)
     query = search_request.query
-    template = "_results.html" if request.headers.get("HX-Request") else "search.html"
-    response = make_response(render_template(template, page=page, query=query))
+    partial = bool(request.headers.get("HX-Request"))
+    template = "_results.html" if partial else "search.html"
+    response = make_response(render_template(template, page=page, query=query, partial=partial))
     response.vary.add("HX-Request")
     return response
 

@@ -1,0 +1,597 @@
+"""The web app in a real browser: Debian's Chromium driven by Playwright, against a real server.
+
+Each module run starts `precis serve` on a free port with a temporary archive holding a few
+articles written here, and drives headless Chromium through the search box, htmx updates,
+history, the no-JavaScript form, keyboard use, uploads, article anchors and axe's
+accessibility rules.
+
+Chromium is found at $PRECIS_CHROMIUM or /usr/lib/chromium/chromium (Debian's `chromium`
+package; `playwright install` is never needed). Without it these tests are skipped, except
+under CI (CI=true), where a missing browser is an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("PRECIS_CHROMIUM", "/usr/lib/chromium/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TOKEN = "test-token"
+TIMEOUT_MS = 10_000
+
+FERRY = {
+    "id": "ferry",
+    "title": "Harbour council approves electric ferry",
+    "date": "2025-03-14",
+    "source": "Harbour Gazette",
+    "category": "local",
+    "paragraphs": [
+        "The harbour council voted seven to two on Thursday to replace the diesel ferry "
+        "that links the old town with Gull Island with a battery-electric vessel.",
+        "The new ferry will carry up to 120 passengers and twelve bicycles, and will charge "
+        "at the town quay during the ten-minute turnaround between crossings.",
+        "Opponents argued that the battery supplier had never delivered a vessel of this size "
+        "in northern waters, and asked for a winter trial before the contract is signed.",
+        "Islanders who commute to the mainland welcomed the decision, saying the old boat "
+        "breaks down every February and leaves them stranded on the quay.",
+        "The first electric sailing is planned for next spring; until then the diesel ferry "
+        "keeps its timetable, with an extra evening crossing on Fridays.",
+    ],
+}
+LIBRARY = {
+    "id": "library",
+    "title": "Town library puts a century of newspapers online",
+    "date": "2025-06-02",
+    "source": "Valley Courier",
+    "category": "culture",
+    "paragraphs": [
+        "Volunteers at the town library have finished scanning every surviving issue of the "
+        "Valley Courier, a weekly newspaper published from 1898 until it closed in 1999.",
+        "The archive holds about forty thousand pages, and readers can search for a family "
+        "name, a street or a football club and jump straight to the right page.",
+        "The head librarian said the project began when a flood in the basement threatened "
+        "the bound volumes that had sat on the shelves for a century.",
+        "Local historians have already used the archive to date the opening of the first "
+        "cinema on Mill Street and to trace a tram line pulled up in the 1950s.",
+    ],
+}
+COMET = {
+    "id": "comet",
+    "title": "Observatory spots a bright comet over the valley",
+    "date": "2025-01-09",
+    "source": "Science Wire",
+    "category": "science",
+    "paragraphs": [
+        "Astronomers at the hill observatory say a bright comet will be visible to the naked "
+        "eye over the valley for the next two weeks, low in the western sky after sunset.",
+        "The comet was first photographed on Tuesday night by a student who was calibrating "
+        "the observatory's new camera during a routine survey.",
+        "Observers with a small telescope should be able to see its tail, which the "
+        "astronomers estimate is several million kilometres long.",
+    ],
+}
+# A long article, so that paragraph anchors far down the page need scrolling.
+LONG = {
+    "id": "long-read",
+    "title": "A year on the river: the lock keeper's diary",
+    "date": "2024-12-20",
+    "source": "Valley Courier",
+    "category": "features",
+    "paragraphs": [
+        f"In month {n} the lock keeper counted {n * 37} boats through the gates, noting the "
+        f"weather, the water level and the names of the narrowboats that moored overnight "
+        f"beside the cottage at the bottom of the towpath."
+        for n in range(1, 19)
+    ],
+}
+ARTICLES = [FERRY, LIBRARY, COMET, LONG]
+
+UPLOAD_WORD = "quokkaburrow"
+UPLOAD_TITLE = "Zoo welcomes a family of quokkas"
+UPLOAD_TEXT = f"""# {UPLOAD_TITLE}
+
+The city zoo has opened a new enclosure, the {UPLOAD_WORD}, for a family of five quokkas
+that arrived from an island sanctuary on Monday morning.
+
+Keepers said the animals settled in quickly and were already greeting visitors at the fence,
+and that the {UPLOAD_WORD} will be open every day from ten until four.
+"""
+
+
+# --- the browser -----------------------------------------------------------------------------
+
+
+def chromium_executable() -> str:
+    """Return Chromium's path, or skip (fail under CI) when it is not installed."""
+    path = Path(CHROMIUM)
+    if path.is_file() and os.access(path, os.X_OK):
+        return str(path)
+    reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium, or set PRECIS_CHROMIUM)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    executable = chromium_executable()
+    browser = playwright.chromium.launch(
+        executable_path=executable, args=CHROMIUM_ARGS, headless=True
+    )
+    yield browser
+    browser.close()
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    def get(self, path: str) -> tuple[int, str]:
+        """GET `path` without a proxy; return (status, body)."""
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(self.url.rstrip("/") + path, timeout=5) as response:
+                return response.status, response.read().decode("utf-8")
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, error.read().decode("utf-8", "replace")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(tmp: Path) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PRECIS_")}
+    env.update(
+        PRECIS_WRITE_TOKEN=TOKEN,
+        PRECIS_CONFIG=str(tmp / "no-config.toml"),  # ignore a developer's instance/precis.toml
+        PRECIS_WORKERS="1",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def first_line(stream, timeout: float) -> str:
+    """Read one line from `stream`, giving up (with "") after `timeout` seconds."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
+    try:
+        return lines.get(timeout=timeout)
+    except queue.Empty:
+        return ""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("browser")
+    source = tmp / "articles.jsonl"
+    source.write_text("".join(json.dumps(a) + "\n" for a in ARTICLES), "utf-8")
+    env = server_env(tmp)
+    index = tmp / "index"
+    cli = [sys.executable, "-m", "webapp.cli"]
+    ingested = subprocess.run(
+        [*cli, "ingest", str(source), "--index", str(index), "--no-progress"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ingested.returncode == 0, ingested.stdout + ingested.stderr
+
+    port = free_port()
+    log = tmp / "server.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [*cli, "serve", "--index", str(index), "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+    server = Server(f"http://127.0.0.1:{port}", process, log)
+    try:
+        line = first_line(process.stdout, timeout=30)
+        assert f"on http://127.0.0.1:{port}/" in line, f"{line!r}\n{log.read_text()}"
+        wait_until_serving(server)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+
+
+def wait_until_serving(server: Server, timeout: float = 30) -> None:
+    """Wait until *our* server answers (another process could hold the port)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert server.process.poll() is None, f"server exited:\n{server.log.read_text()}"
+        try:
+            status, _ = server.get(f"/articles/{FERRY['id']}")
+        except OSError:
+            status = 0
+        if status == 200:
+            time.sleep(0.2)  # a bind error would show as an exit by now
+            assert server.process.poll() is None, f"server exited:\n{server.log.read_text()}"
+            return
+        assert time.monotonic() < deadline, f"server never answered:\n{server.log.read_text()}"
+        time.sleep(0.1)
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Problems:
+    """What went wrong inside the page: uncaught exceptions and console errors."""
+
+    errors: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+
+
+def new_context(browser: Browser, server: Server, **options) -> BrowserContext:
+    options.setdefault("viewport", {"width": 1280, "height": 900})
+    context = browser.new_context(base_url=server.url, **options)
+    context.set_default_timeout(TIMEOUT_MS)
+    return context
+
+
+def watch(page: Page, problems: Problems | None = None) -> Problems:
+    """Record the page's uncaught exceptions and console errors in `problems`."""
+    problems = Problems() if problems is None else problems
+    page.on("pageerror", lambda error: problems.errors.append(str(error)))
+
+    def console(message) -> None:
+        if message.type == "error":
+            where = "{url}:{lineNumber}:{columnNumber}".format(**message.location)
+            problems.console.append(f"{message.text} ({where})")
+
+    page.on("console", console)
+    return problems
+
+
+@pytest.fixture
+def context(browser: Browser, server: Server) -> Iterator[BrowserContext]:
+    context = new_context(browser, server)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def problems() -> Problems:
+    return Problems()
+
+
+@pytest.fixture
+def page(context: BrowserContext, problems: Problems) -> Iterator[Page]:
+    page = context.new_page()
+    watch(page, problems)
+    yield page
+    assert not problems.errors, f"JavaScript errors in the page: {problems.errors}"
+
+
+def result_titles(page: Page) -> list[str]:
+    return page.locator("#results li.result h2 a").all_inner_texts()
+
+
+def type_query(page: Page, query: str) -> None:
+    """Replace the search box's text the way a person does: select all, type."""
+    box = page.locator("#q")
+    box.click()
+    box.press("ControlOrMeta+a")
+    box.press_sequentially(query, delay=20)
+
+
+def expect_results_for(page: Page, title: str) -> None:
+    expect(page.locator("#results li.result h2 a").first).to_have_text(title)
+
+
+def url_has_query(query: str) -> re.Pattern[str]:
+    return re.compile(r"[?&]q=" + re.escape(quote(query, safe="")) + r"(&|$)")
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+
+def test_typing_updates_results_in_place_and_the_url(page: Page) -> None:
+    page.goto("/")
+    page.evaluate("window.__marker = 1")
+    type_query(page, "ferry")
+    expect_results_for(page, FERRY["title"])
+    expect(page.locator("#results p.status")).to_have_text(re.compile(r"\b1 article matches\b"))
+    expect(page).to_have_url(url_has_query("ferry"))
+    assert page.evaluate("window.__marker") == 1, "typing caused a full page load"
+    assert result_titles(page) == [FERRY["title"]]
+
+
+def test_query_words_are_highlighted_in_hits_and_digest(page: Page) -> None:
+    page.goto("/")
+    type_query(page, "ferry")
+    expect_results_for(page, FERRY["title"])
+    result = page.locator("#results li.result").first
+    expect(result.locator("p.hit mark").first).to_be_visible()
+    expect(result.locator("aside.digest mark").first).to_be_visible()
+    for text in result.locator("p.hit mark, aside.digest mark").all_inner_texts():
+        assert text.lower().startswith("ferr"), text
+
+
+def test_fast_second_query_wins_over_slow_first(page: Page) -> None:
+    held = []  # the first query's request, held back for about 1.5 s
+
+    def hold_first_ferry_search(route) -> None:
+        if "q=ferry" in route.request.url and not held:
+            held.append((route, time.monotonic()))
+        else:
+            route.continue_()
+
+    page.goto("/")
+    page.route(re.compile(r"/search\?"), hold_first_ferry_search)
+    type_query(page, "ferry")
+    deadline = time.monotonic() + 5
+    while not held:
+        assert time.monotonic() < deadline, "the first query was never sent"
+        page.wait_for_timeout(20)
+    type_query(page, "comet")
+
+    # Let the first answer through about 1.5 s after it was asked for: it must not win.
+    route, since = held[0]
+    page.wait_for_timeout(max(0, 1500 - (time.monotonic() - since) * 1000))
+    try:
+        route.continue_()
+    except PlaywrightError:
+        pass  # htmx already aborted the first request (hx-sync replace)
+    expect_results_for(page, COMET["title"])
+    page.wait_for_timeout(1000)
+    page.wait_for_load_state("networkidle")
+
+    assert result_titles(page) == [COMET["title"]]
+    expect(page).to_have_url(url_has_query("comet"))
+    expect(page.locator("#q")).to_have_value("comet")
+
+
+def test_back_forward_and_reload_restore_results(page: Page) -> None:
+    page.goto("/")
+    type_query(page, "library")
+    expect_results_for(page, LIBRARY["title"])
+    expect(page).to_have_url(url_has_query("library"))
+    search_url = page.url
+    titles = result_titles(page)
+
+    page.locator("#results li.result h2 a").first.click()
+    expect(page.locator("h1")).to_have_text(LIBRARY["title"])
+    assert "/articles/library" in page.url
+
+    page.go_back()
+    expect(page).to_have_url(search_url)
+    expect_results_for(page, LIBRARY["title"])
+    assert result_titles(page) == titles
+    expect(page.locator("#q")).to_have_value("library")
+
+    page.go_forward()
+    expect(page.locator("h1")).to_have_text(LIBRARY["title"])
+
+    page.go_back()
+    expect(page).to_have_url(search_url)
+    page.reload()
+    expect_results_for(page, LIBRARY["title"])
+    assert result_titles(page) == titles
+    expect(page.locator("#q")).to_have_value("library")
+
+
+def test_search_works_without_javascript(browser: Browser, server: Server) -> None:
+    context = new_context(browser, server, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/")
+        page.locator("#q").fill("comet")
+        with page.expect_navigation():
+            page.locator("#q").press("Enter")
+        expect(page).to_have_url(url_has_query("comet"))
+        assert result_titles(page) == [COMET["title"]]
+        expect(page.locator("#results p.status")).to_have_text(re.compile(r"1 article matches"))
+        expect(page.locator("#results p.hit mark").first).to_have_text(re.compile("comet", re.I))
+    finally:
+        context.close()
+
+
+def test_keyboard_only_search_and_open(page: Page) -> None:
+    page.goto("/")
+    focused = "document.activeElement && document.activeElement.id"
+    for _ in range(5):  # the box has autofocus; Tab to it if the browser did not honour that
+        if page.evaluate(focused) == "q":
+            break
+        page.keyboard.press("Tab")
+    assert page.evaluate(focused) == "q", "the search box can't be reached with Tab"
+
+    page.keyboard.type("ferry", delay=20)
+    expect_results_for(page, FERRY["title"])
+    first_link = "document.activeElement === document.querySelector('#results li.result h2 a')"
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        if page.evaluate(first_link):
+            break
+    assert page.evaluate(first_link), "Tab never reached the first result's title"
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text(FERRY["title"])
+    assert "/articles/ferry" in page.url
+
+
+def test_escape_clears_the_search(page: Page) -> None:
+    page.goto("/")
+    type_query(page, "ferry")
+    expect_results_for(page, FERRY["title"])
+    page.locator("#q").press("Escape")
+    expect(page.locator("#q")).to_have_value("")
+    # Either no results at all or the newest-first listing of an empty query: nothing of ferry's.
+    expect(page.locator("#results mark")).to_have_count(0)
+    expect(page.locator("#results p.status")).not_to_have_text(re.compile("match"))
+    expect(page).not_to_have_url(url_has_query("ferry"))
+
+
+def test_article_anchors_and_digest_links(browser: Browser, server: Server) -> None:
+    context = new_context(browser, server, viewport={"width": 1024, "height": 600})
+    try:
+        page = context.new_page()
+        errors = watch(page).errors
+        page.goto(f"/articles/{LONG['id']}#p-2")
+        expect(page.locator("#p-2")).to_be_in_viewport()
+        page.goto(f"/articles/{LONG['id']}#p-15")
+        expect(page.locator("#p-15")).to_be_in_viewport()
+        assert page.evaluate("window.scrollY") > 0, "the page did not scroll to #p-15"
+
+        for article in (LONG, FERRY):
+            page.goto(f"/articles/{article['id']}")
+            links = page.locator('section.digest a[href^="#p-"]')
+            expect(links.first).to_be_visible()
+            hrefs = links.evaluate_all("links => links.map(link => link.getAttribute('href'))")
+            target = max(hrefs, key=lambda href: int(href.removeprefix("#p-")))
+            page.locator(f'section.digest a[href="{target}"]').first.click()
+            expect(page).to_have_url(re.compile(re.escape(target) + "$"))
+            expect(page.locator(target)).to_be_in_viewport()
+            assert page.evaluate("document.querySelector(':target').id") == target[1:]
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+def test_article_page_highlights_the_query(page: Page) -> None:
+    page.goto(f"/articles/{FERRY['id']}?q=ferry")
+    expect(page.locator("h1")).to_have_text(FERRY["title"])
+    marks = page.locator("article .body mark")
+    expect(marks.first).to_be_visible()
+    for text in marks.all_inner_texts():
+        assert text.lower().startswith("ferr"), text
+    page.goto(f"/articles/{FERRY['id']}")
+    expect(page.locator("article .body mark")).to_have_count(0)
+
+
+def test_upload_adds_a_searchable_article(page: Page, tmp_path: Path) -> None:
+    upload = tmp_path / "quokkas.md"
+    upload.write_text(UPLOAD_TEXT, "utf-8")
+    response = page.goto("/add")
+    assert response is not None and response.status == 200, "no /add page"
+    form = page.locator("#add-form")
+    form.locator('input[type="file"][name="files"]').set_input_files(upload)
+    form.locator('input[name="token"]').fill(TOKEN)
+    form.locator('button[type="submit"], input[type="submit"]').first.click()
+
+    report = page.locator("table.ingest-report")
+    expect(report).to_be_visible()
+    row = report.locator("tr", has_text="quokkas.md")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("added")
+
+    page.goto("/")
+    type_query(page, UPLOAD_WORD)
+    expect_results_for(page, UPLOAD_TITLE)
+    assert result_titles(page) == [UPLOAD_TITLE]
+
+
+def test_pasted_article_is_added(page: Page) -> None:
+    page.goto("/add")
+    form = page.locator("#add-form")
+    form.locator('textarea[name="text"]').fill(
+        "Ferris wheel returns to the pier\n\n"
+        "The giant wheel, known locally as the wobblewhirl, is back on the pier after a "
+        "winter of repairs and will turn every afternoon until October.\n\n"
+        "Its owners said tickets would cost the same as last year."
+    )
+    form.locator('input[name="token"]').fill(TOKEN)
+    form.locator('button[type="submit"], input[type="submit"]').first.click()
+    rows = page.locator("table.ingest-report tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("added")
+
+    page.goto("/search?q=wobblewhirl")
+    assert result_titles(page) == ["Ferris wheel returns to the pier"]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])  # the pages declare both colour schemes
+@pytest.mark.parametrize(
+    "path",
+    ["/search?q=ferry", f"/articles/{FERRY['id']}?q=ferry", "/add"],
+    ids=["search", "article", "add"],
+)
+def test_no_serious_accessibility_violations(page: Page, path: str, scheme: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.emulate_media(color_scheme=scheme)
+    page.goto(path)
+    page.wait_for_load_state("networkidle")
+    if path.startswith("/search"):
+        expect_results_for(page, FERRY["title"])
+    results = Axe().run(page)
+    serious = [
+        violation
+        for violation in results.response["violations"]
+        if violation["impact"] in {"serious", "critical"}
+    ]
+    assert not serious, f"axe found serious violations on {path} ({scheme}):\n" + describe(serious)
+
+
+def describe(violations: list[dict]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
+        lines.extend(f"    {node['target']}: {node['html'][:200]}" for node in violation["nodes"])
+    return "\n".join(lines)
+
+
+def test_pages_log_no_console_errors(page: Page, problems: Problems) -> None:
+    for path in ["/", "/search?q=ferry", f"/articles/{FERRY['id']}?q=ferry", "/add"]:
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+    # Searching from an article page: type (live search has no #results to fill), then Enter.
+    page.goto(f"/articles/{FERRY['id']}")
+    type_query(page, "comet")
+    page.wait_for_timeout(500)
+    page.locator("#q").press("Enter")
+    expect_results_for(page, COMET["title"])
+    page.wait_for_load_state("networkidle")
+    assert not problems.console, "console errors:\n" + "\n".join(problems.console)
