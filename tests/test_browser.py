@@ -595,3 +595,14 @@ def test_pages_log_no_console_errors(page: Page, problems: Problems) -> None:
     expect_results_for(page, COMET["title"])
     page.wait_for_load_state("networkidle")
     assert not problems.console, "console errors:\n" + "\n".join(problems.console)
+
+
+def test_the_result_count_is_announced_from_a_region_that_stays(page: Page) -> None:
+    page.goto("/")
+    region = page.locator("#announcer")
+    expect(region).to_have_attribute("aria-live", "polite")
+    handle = region.element_handle()
+    type_query(page, "comet")
+    expect(region).to_have_text(re.compile(r"\b1 article matches\b"))
+    assert page.locator("#results [aria-live]").count() == 0  # the list itself is not live
+    assert handle.evaluate("element => element.isConnected")  # updated in place, not replaced
