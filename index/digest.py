@@ -429,3 +429,24 @@ def focus(
             chosen.append(sentence)
     position = {(s.paragraph, s.text_in(paragraphs)): s.position for s in pool}
     return sorted(chosen, key=lambda s: (s.paragraph, position.get((s.paragraph, s.text), 0)))
+
+
+def digest(
+    article: Article,
+    query: str = "",
+    length: str | int | Length = DEFAULT_LENGTH,
+    algorithm: str = DEFAULT_ALGORITHM,
+) -> Digest:
+    """Return the digest of `article`, focused on `query` when one is given.
+
+    The stored-data path used by search is `focus`; this is the same selection for callers
+    that hold an article rather than a stored record.
+    """
+    generic, pool = summarize_with_pool(article, length, algorithm)
+    if not query.strip() or not generic:
+        return generic
+    language = resolve_language(article.language)
+    for sentence in pool:
+        sentence.terms = _content_words(sentence.text_in(article.paragraphs), language)
+    terms = set(_content_words(query, language))
+    return Digest(focus(generic, pool, terms, article.paragraphs), algorithm)
