@@ -34,6 +34,15 @@ ALGORITHMS = ("precis", "lead", "lexrank", "textrank", "lsa", "luhn", "edmundson
 # substance early, and the graph methods are quadratic in the number of sentences.
 MAX_CANDIDATES = 400
 POOL_SIZE = 12  # candidates kept per article for query-focused digests
+# The precis method's weights (see _precis_scores). News is written as an inverted pyramid,
+# so the position prior dominates; centrality and the headline decide among the early
+# sentences and let a strong later sentence displace a weak lead one.
+CENTRALITY_WEIGHT = 0.3
+TITLE_WEIGHT = 0.5
+POSITION_WEIGHT = 1.5
+POSITION_DECAY = 1.0  # the position prior is (1 + sentence index) ** -POSITION_DECAY
+BACKWARD_WEIGHT = 0.5
+EDGE_THRESHOLD = 0.6
 
 _LANGUAGE_CODES = {
     "cs": "czech", "da": "danish", "de": "german", "el": "greek", "en": "english",
@@ -271,12 +280,14 @@ def _cached_stemmer(language: str) -> Callable[[str], str]:
 
 
 def _precis_scores(candidates: list[_Candidate], article: Article, language: str) -> list[float]:
-    """Score sentences for a news digest: directed centrality plus title overlap.
+    """Score sentences for a news digest: position, directed centrality, headline overlap.
 
-    Following Zheng and Lapata (2019), a sentence matters when later sentences
-    elaborate on it: its score adds its tf-idf similarity to the sentences after it
-    and subtracts (weighted) its similarity to those before it, which favours the
-    sentences that open a topic. Overlap with the title and standfirst adds a bonus.
+    score = 1.5 / (1 + index) + 0.3 * centrality + 0.5 * headline overlap, where index is
+    the sentence's place in the body. Centrality follows Zheng and Lapata (2019): a
+    sentence matters when later sentences elaborate on it, so its score adds its tf-idf
+    similarity to the sentences after it and subtracts half its similarity to those
+    before it (normalised to 0..1). Headline overlap is the share of the title's and
+    standfirst's content words the sentence contains.
     """
     import numpy as np
 
@@ -297,11 +308,11 @@ def _precis_scores(candidates: list[_Candidate], article: Article, language: str
     similarity = matrix @ matrix.T
     np.fill_diagonal(similarity, 0)
     low, high = similarity.min(), similarity.max()
-    threshold = low + 0.6 * (high - low)
+    threshold = low + EDGE_THRESHOLD * (high - low)
     edges = np.where(similarity > threshold, similarity - threshold, 0.0)
     forward = np.triu(edges, k=1).sum(axis=1)
     backward = np.tril(edges, k=-1).sum(axis=1)
-    centrality = forward - 0.5 * backward
+    centrality = forward - BACKWARD_WEIGHT * backward
     spread = centrality.max() - centrality.min()
     centrality = (centrality - centrality.min()) / spread if spread > 0 else centrality * 0
 
@@ -309,8 +320,12 @@ def _precis_scores(candidates: list[_Candidate], article: Article, language: str
     scores = []
     for row, candidate in enumerate(candidates):
         overlap = len(headline & set(bags[row])) / (len(headline) or 1)
-        position = 1 / math.sqrt(1 + candidate.position)
-        scores.append(float(centrality[row]) + 0.5 * overlap + 0.5 * position)
+        position = (1 + candidate.position) ** -POSITION_DECAY
+        scores.append(
+            CENTRALITY_WEIGHT * float(centrality[row])
+            + TITLE_WEIGHT * overlap
+            + POSITION_WEIGHT * position
+        )
     return scores
 
 
