@@ -26,6 +26,7 @@ screenshots: install-dev assets
 bench: install-dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/relevance.py
+	$(BIN)/python bench/digests.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -55,7 +55,8 @@ _WORD = re.compile(r"\w", re.UNICODE)
 _WORDS = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
 _BOILERPLATE = re.compile(
     r"\b(share this (article|story)|read more|click here|sign up|subscribe|all rights reserved"
-    r"|follow us|copyright|newsletter|terms of use|privacy policy)\b",
+    r"|follow us|copyright|newsletter|terms of use|privacy policy|scroll down for"
+    r"|watch the video|click to enlarge)\b",
     re.IGNORECASE,
 )
 _BYLINE = re.compile(r"^(by|from|reporting by|written by)\s+[A-Z][\w.'-]*(\s+[A-Z][\w.'-]*){0,3}$")
