@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import sys
 import time
@@ -333,6 +334,32 @@ def print_table(
     )
 
 
+def time_focus(dataset: Dataset, data: Path, limit: int | None) -> None:
+    """Time the query-focused digest on stored data, as search runs it for each result."""
+    from index.digest import focus, summarize_with_pool
+    from index.store import index_terms
+
+    path = data / dataset.folder / dataset.file
+    records = load(path, limit)
+    chooser = random.Random(7)
+    timings: list[float] = []
+    for article in build_articles(dataset, records, path):
+        generic, pool = summarize_with_pool(article, 3)
+        for sentence in pool:
+            sentence.terms = index_terms(sentence.text_in(article.paragraphs))
+        words = [w for w in article.paragraphs[-1].split() if len(w) > 3] or ["news"]
+        terms = set(index_terms(" ".join(chooser.sample(words, min(2, len(words))))))
+        before = time.perf_counter()
+        focus(generic, pool, terms, article.paragraphs)
+        timings.append(1e6 * (time.perf_counter() - before))
+    timings.sort()
+    print(
+        f"\nQuery-focused digest ({dataset.name}, {len(timings)} articles, a two-word query "
+        f"from the last paragraph): median {statistics.median(timings):.1f} µs, "
+        f"p95 {timings[int(0.95 * (len(timings) - 1))]:.1f} µs per article"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder")
@@ -363,6 +390,7 @@ def main() -> None:
         dataset = DATASETS[name]
         rows, articles = evaluate(dataset, args.data, algorithms, args.limit, args.sentences)
         print_table(dataset, rows, articles, args.sentences, args.limit)
+        time_focus(dataset, args.data, args.limit)
     progress(f"done in {time.perf_counter() - started:.0f} s")
 
 
