@@ -6,6 +6,7 @@ import json
 
 from conftest import SEED_TEXT, make_article, write
 
+from index.digest import summarize
 from index.ingest import (
     PARALLEL_THRESHOLD,
     DigestSettings,
@@ -37,6 +38,7 @@ def test_ingest_adds_every_article_with_digest_and_sentences(archive, sources):
     for sentence in stored.digest.sentences:
         assert sentence.text in stored.article.paragraphs[sentence.paragraph]
     assert len(stored.sentence_spans) == len(stored.article.paragraphs)
+    assert stored.digest == summarize(stored.article)  # the Python API gives the stored digest
     start, end = stored.sentence_spans[0][0]
     assert stored.article.paragraphs[0][start:end].startswith("Defence chief Ashton Carter")
     stats = archive.stats()
