@@ -27,7 +27,7 @@ from .digest import (
     summarize_with_pool,
 )
 from .formats import Problem, format_of, read_path
-from .models import Article, StoredArticle
+from .models import Article, KnownArticle, StoredArticle
 from .store import DEFAULT_WRITE_TIMEOUT, WhooshArchive, index_terms, now
 
 # Articles per commit: each commit is atomic and adds a segment to the index, so a batch is
@@ -166,19 +166,19 @@ def ingest_paths(
             complete_files[str(path.resolve())] = {a.id for a in parsed.articles}
 
     with archive.writing(timeout):
-        stale: list[str] = []
-        if prune:
-            stale = _stale_ids(archive, complete_files)
-        _store(archive, articles, report, workers, settings or DigestSettings(), progress, stale)
+        pruned = complete_files if prune else None
+        _store(archive, articles, report, workers, settings or DigestSettings(), progress, pruned)
         report.seconds = time.perf_counter() - started
         archive.write_meta(last_ingest=now(), last_summary=report.summary())
     return report
 
 
-def _stale_ids(archive: WhooshArchive, complete_files: dict[str, set[str]]) -> list[str]:
+def _stale_ids(
+    known_articles: dict[str, KnownArticle], complete_files: dict[str, set[str]]
+) -> list[str]:
     """Ids of stored articles whose source file is gone, or no longer holds them."""
     stale = []
-    for article_id, known in archive.known().items():
+    for article_id, known in known_articles.items():
         if not known.origin:
             continue  # added from the browser or the API: there is no file to check
         if known.origin in complete_files:
@@ -201,7 +201,7 @@ def store_articles(
     started = time.perf_counter()
     report = IngestReport()
     with archive.writing(timeout):
-        _store(archive, articles, report, workers, settings or DigestSettings(), _no_progress, [])
+        _store(archive, articles, report, workers, settings or DigestSettings(), _no_progress)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -213,11 +213,15 @@ def _store(
     workers: int,
     settings: DigestSettings,
     progress: Progress,
-    stale: list[str],
+    complete_files: dict[str, set[str]] | None = None,
 ) -> None:
-    """Digest what changed and write it in atomic batches; the caller holds the lock."""
+    """Digest what changed and write it in atomic batches; the caller holds the lock.
+
+    With `complete_files` (origin -> ids read from it), also remove stale articles (prune).
+    """
     parse_length(settings.length)  # fail early on a bad length, before any work
     known = archive.known()
+    stale = _stale_ids(known, complete_files) if complete_files is not None else []
     signature = settings.signature()
     changed: list[Article] = []
     first_origin: dict[str, str] = {}

@@ -172,11 +172,8 @@ def _plain(html: str) -> str:
 
 def search_json(page: SearchPage) -> dict:
     """Return the JSON of `precis search --json`: the API's shape without paging and facets."""
-    return {
-        "query": page.query,
-        "total": page.total,
-        "results": [result.to_json() for result in page.results],
-    }
+    full = page.to_json()
+    return {name: full[name] for name in ("query", "total", "results")}
 
 
 @main.command()
