@@ -25,9 +25,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -37,7 +38,7 @@ from sumy.utils import get_stop_words
 from whoosh import lang as whoosh_languages
 from whoosh.analysis import Analyzer, LanguageAnalyzer, StemmingAnalyzer
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
-from whoosh.index import LockError, create_in, exists_in, open_dir
+from whoosh.index import LockError, clean_files, create_in, exists_in, open_dir
 from whoosh.lang.snowball.english import EnglishStemmer
 from whoosh.query import Term
 from whoosh.scoring import BM25F, BM25FScorer
@@ -108,6 +109,28 @@ class ArchiveBusy(ArchiveError):
     """Another process is writing to the archive and did not finish in time."""
 
 
+class ArchiveWriteError(ArchiveError):
+    """The disk refused a write (full, read-only, permission denied); nothing was changed."""
+
+    def __init__(self, message: str, cause: OSError | None = None) -> None:
+        super().__init__(message)
+        self.errno = cause.errno if cause is not None else None
+
+
+def _reason(error: OSError) -> str:
+    """The short cause of a disk error, e.g. "No space left on device"."""
+    return error.strerror or str(error)
+
+
+@contextmanager
+def _disk_errors(doing: str) -> Iterator[None]:
+    """Turn disk errors into an ArchiveWriteError that starts with `doing`."""
+    try:
+        yield
+    except OSError as error:
+        raise ArchiveWriteError(f"{doing}: {_reason(error)}", error) from error
+
+
 class ParagraphBM25(BM25F):
     """BM25 with its statistics taken over paragraph documents only.
 
@@ -174,16 +197,20 @@ class WhooshArchive:
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = False) -> None:
         self.path = Path(path)
+        self._local = threading.local()
         if not exists_in(self.path):
             if not create:
                 raise ArchiveMissing(
                     f"no archive at {self.path} yet; add articles with `precis ingest PATH`"
                 )
-            self.path.mkdir(parents=True, exist_ok=True)
-            with self.writing():
-                if not exists_in(self.path):
-                    create_in(self.path, make_schema())
-                    self.write_meta(schema_version=SCHEMA_VERSION)
+            with _disk_errors(f"can't create an archive at {self.path}"):
+                self.path.mkdir(parents=True, exist_ok=True)
+                with self.writing():
+                    if not exists_in(self.path):
+                        # The version goes down first: a kill between the two leaves a folder
+                        # with metadata and no index, which the next run simply creates again.
+                        self.write_meta(schema_version=SCHEMA_VERSION)
+                        create_in(self.path, make_schema())
         version = self.read_meta().get("schema_version")
         if version != SCHEMA_VERSION:
             raise ArchiveError(
@@ -191,54 +218,72 @@ class WhooshArchive:
                 f"(schema {version}, this one reads {SCHEMA_VERSION}); move it aside and "
                 "ingest the articles again"
             )
-        self._index = open_dir(self.path)
-        self._local = threading.local()
+        with _disk_errors(f"can't open the archive at {self.path}"):
+            self._index = open_dir(self.path, readonly=True)
 
     # --- reading ---------------------------------------------------------------------------
 
+    @contextmanager
+    def reading(self) -> Iterator[Snapshot]:
+        """Pin one index generation for everything read inside the block.
+
+        The outermost block of a thread takes a fresh snapshot if the index changed since
+        the thread's last one (and closes that one: no request of this thread still uses
+        it); nested blocks reuse the pinned snapshot, so a request that searches, reads
+        columns and loads records sees one generation from start to finish.
+        """
+        local = self._local
+        depth = getattr(local, "depth", 0)
+        snapshot: Snapshot | None = getattr(local, "snapshot", None)
+        if depth == 0 and (snapshot is None or not snapshot.current()):
+            if snapshot is not None:
+                snapshot.close()
+                local.snapshot = None
+            snapshot = local.snapshot = Snapshot(self._index)
+        assert snapshot is not None
+        local.depth = depth + 1
+        try:
+            yield snapshot
+        finally:
+            local.depth = depth
+
     def searcher(self):
-        """Return this thread's Whoosh searcher, reopened if the index has changed."""
-        current = getattr(self._local, "searcher", None)
-        if current is None:
-            current = self._index.searcher(weighting=WEIGHTING)
-        elif not current.up_to_date():
-            # Not `current.refresh()`: whoosh3 3.54 reuses the old segment readers there,
-            # with their old deletion sets, so deleted and replaced articles would linger.
-            current.close()
-            current = self._index.searcher(weighting=WEIGHTING)
-        if current is not getattr(self._local, "searcher", None):
-            self._local.searcher = current
-            self._local.columns = None
-        return current
+        """Return the searcher of the snapshot pinned by `reading` (or a current one)."""
+        with self.reading() as snapshot:
+            return snapshot.searcher
 
     def columns(self) -> Columns:
-        """Return per-document article id, source, category and date for this thread's searcher."""
-        searcher = self.searcher()
-        if self._local.columns is None:
-            self._local.columns = Columns(searcher)
-        return self._local.columns
+        """Return per-document article id, source, category and date for the pinned snapshot."""
+        with self.reading() as snapshot:
+            return snapshot.columns
 
     def known(self) -> dict[str, KnownArticle]:
         """Return the content hash and origin of every stored article, by id."""
-        searcher = self.searcher()
-        if searcher.doc_count_all() == 0:
-            return {}
-        reader = searcher.reader()
-        ids = reader.column_reader("article")
-        hashes = reader.column_reader("hash")
-        origins = reader.column_reader("origin")
-        return {
-            ids[n]: KnownArticle(hashes[n], origins[n])
-            for n in Term("kind", "article").docs(searcher)
-        }
+        with self.reading() as snapshot:
+            searcher = snapshot.searcher
+            if searcher.doc_count_all() == 0:
+                return {}
+            reader = searcher.reader()
+            ids = reader.column_reader("article")
+            hashes = reader.column_reader("hash")
+            origins = reader.column_reader("origin")
+            return {
+                ids[n]: KnownArticle(hashes[n], origins[n])
+                for n in Term("kind", "article").docs(searcher)
+            }
+
+    def ids(self) -> list[str]:
+        """Return the id of every stored article, sorted."""
+        return sorted(self.known())
 
     def get(self, article_id: str) -> StoredArticle | None:
         """Return the stored article with this id, or None."""
-        searcher = self.searcher()
-        number = searcher.document_number(kind="article", article=article_id)
-        if number is None:
-            return None
-        return StoredArticle.from_json(searcher.stored_fields(number)["record"])
+        with self.reading() as snapshot:
+            searcher = snapshot.searcher
+            number = searcher.document_number(kind="article", article=article_id)
+            if number is None:
+                return None
+            return StoredArticle.from_json(searcher.stored_fields(number)["record"])
 
     def search(self, request: SearchRequest | str = "", **options: object) -> SearchPage:
         """Return one page of results, one per article.
@@ -249,23 +294,27 @@ class WhooshArchive:
 
         if isinstance(request, str):
             request = SearchRequest(query=request, **options)  # type: ignore[arg-type]
-        return search_page(self, request)
+        with self.reading():
+            return search_page(self, request)
 
     def highlight(self, stored: StoredArticle, query: str) -> tuple[list[str], list[str]]:
         """Return the article's paragraphs and digest sentences as HTML, query words marked."""
         from .search import highlight_article
 
-        return highlight_article(self, stored, query)
+        with self.reading():
+            return highlight_article(self, stored, query)
 
     def stats(self) -> ArchiveStats:
         """Return article and paragraph counts, the size on disk and the last ingest time."""
-        searcher = self.searcher()
-        articles = sum(1 for _ in Term("kind", "article").docs(searcher))
+        with self.reading() as snapshot:
+            searcher = snapshot.searcher
+            articles = sum(1 for _ in Term("kind", "article").docs(searcher))
+            paragraphs = searcher.doc_count() - articles
         size = sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
         return ArchiveStats(
             path=str(self.path),
             articles=articles,
-            paragraphs=searcher.doc_count() - articles,
+            paragraphs=paragraphs,
             size_bytes=size,
             last_ingest=self.read_meta().get("last_ingest", ""),
         )
@@ -283,6 +332,10 @@ class WhooshArchive:
                 f"another Precis process is writing to {self.path}; gave up after "
                 f"{timeout:g} s. Try again when it has finished."
             ) from error
+        except OSError as error:
+            raise ArchiveWriteError(
+                f"can't write to the archive at {self.path}: {_reason(error)}", error
+            ) from error
         try:
             yield
         finally:
@@ -291,21 +344,49 @@ class WhooshArchive:
     def write(self, articles: Sequence[StoredArticle], delete: Sequence[str] = ()) -> None:
         """Store `articles` (replacing any with the same ids) and delete `delete`, atomically.
 
-        The caller holds the writer lock (see `writing`).
+        The caller holds the writer lock (see `writing`). A disk error (full, read-only,
+        permission denied) raises `ArchiveWriteError`: the previous generation stays the
+        current one, and the files the failed commit left behind are removed.
         """
+        index = open_dir(self.path)  # a writable handle; readers keep their read-only one
         try:
-            writer = self._index.writer(timeout=DEFAULT_WRITE_TIMEOUT)
+            writer = index.writer(timeout=DEFAULT_WRITE_TIMEOUT)
         except LockError as error:
             raise ArchiveBusy(f"the index at {self.path} is locked by another writer") from error
+        except OSError as error:
+            raise ArchiveWriteError(
+                f"can't write to the archive at {self.path}: {_reason(error)}", error
+            ) from error
         try:
             for article_id in {*delete, *(a.id for a in articles)}:
                 writer.delete_by_term("article", article_id)
             for stored in articles:
                 _add_article(writer, stored)
-        except BaseException:
-            writer.cancel()
+            writer.commit()
+        except BaseException as error:
+            if not writer.is_closed:
+                with suppress(Exception):
+                    writer.cancel()
+            self._remove_leftovers()
+            if isinstance(error, OSError):
+                raise ArchiveWriteError(
+                    f"can't write to the archive at {self.path}: {_reason(error)}; "
+                    "nothing was changed",
+                    error,
+                ) from error
             raise
-        writer.commit()
+
+    def _remove_leftovers(self) -> None:
+        """Delete files that no generation refers to (a failed or killed commit's)."""
+        with suppress(Exception):
+            index = open_dir(self.path)
+            toc = index._read_toc()
+            clean_files(index.storage, index.indexname, toc.generation, toc.segments)
+            for leftover in self.path.glob("*.tmp"):
+                if leftover.is_dir():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
 
     def read_meta(self) -> dict:
         """Return the archive's small metadata file (last ingest and its summary)."""
@@ -318,16 +399,53 @@ class WhooshArchive:
         """Update the metadata file atomically (write a temporary file, then rename)."""
         meta = self.read_meta() | values
         temporary = self.path / f"{META_FILE}.tmp"
-        temporary.write_text(json.dumps(meta, indent=2), "utf-8")
-        temporary.replace(self.path / META_FILE)
+        try:
+            with temporary.open("w", encoding="utf-8") as file:
+                file.write(json.dumps(meta, indent=2))
+                file.flush()
+                os.fsync(file.fileno())
+            temporary.replace(self.path / META_FILE)
+        except OSError as error:
+            temporary.unlink(missing_ok=True)
+            raise ArchiveWriteError(
+                f"can't write to the archive at {self.path}: {_reason(error)}", error
+            ) from error
 
     def close(self) -> None:
-        """Close this thread's searcher."""
-        current = getattr(self._local, "searcher", None)
-        if current is not None:
-            current.close()
-            self._local.searcher = None
-            self._local.columns = None
+        """Close this thread's snapshot."""
+        snapshot = getattr(self._local, "snapshot", None)
+        if snapshot is not None:
+            snapshot.close()
+            self._local.snapshot = None
+
+
+class Snapshot:
+    """One generation of the index as a request sees it: a searcher and its columns.
+
+    A snapshot is used by one thread at a time (Whoosh readers are not shared between
+    threads) and closed by that thread when it moves to a newer generation.
+    """
+
+    def __init__(self, index) -> None:
+        self.searcher = index.searcher(weighting=WEIGHTING)
+        self._columns: Columns | None = None
+
+    @property
+    def columns(self) -> Columns:
+        if self._columns is None:
+            self._columns = Columns(self.searcher)
+        return self._columns
+
+    def current(self) -> bool:
+        """Tell whether this is still the index's newest generation."""
+        try:
+            return self.searcher.up_to_date()
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        self.searcher.close()
+        self._columns = None
 
 
 class Columns:
