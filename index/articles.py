@@ -21,7 +21,10 @@ from dateutil import parser as dateparser
 from .models import Article
 
 _ODD_SPACE = re.compile(r"[\t\v\f\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
-_INVISIBLE = re.compile(r"[\u200b\u2060\ufeff\u00ad]")
+# Zero-width characters, and the bidirectional embedding, override and isolate controls
+# that can make a title read differently from what it holds ("Trojan Source").
+_INVISIBLE = re.compile(r"[\u200b\u2060\ufeff\u00ad\u202a-\u202e\u2066-\u2069]")
+_ID_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\\]")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r" {2,}")
 
@@ -145,21 +148,55 @@ def derived_id(name: str, key: str) -> str:
 
 
 def check_id(value: Any) -> str:
-    """Return a record's id as a clean string, or raise ArticleError."""
+    """Return a record's id as a string, or raise ArticleError saying what is wrong with it.
+
+    An id becomes part of links (`/articles/<id>`) and file-like paths, so it may not have
+    control or invisible characters, backslashes, leading or trailing spaces, `?` or `#`,
+    a leading `/`, or `.` and `..` segments (browsers resolve `a/../../add` to `/add`).
+    """
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ArticleError(f"id must be a string or a number, not {type(value).__name__}")
-    text = normalise_line(str(value))
-    if not text:
+    text = unicodedata.normalize("NFC", str(value))
+    if not text.strip():
         raise ArticleError("id is empty")
     if len(text) > MAX_ID_LENGTH:
         raise ArticleError(f"id is longer than {MAX_ID_LENGTH} characters")
-    if text in {".", ".."} or text.startswith("/") or "?" in text or "#" in text:
+    if text != text.strip():
+        raise ArticleError(f"id {text.strip()!r} has spaces before or after it")
+    bad = _ID_FORBIDDEN.search(text)
+    if bad:
+        raise ArticleError(
+            f"id {ascii(text)} holds a character ids can't have (U+{ord(bad.group()):04X})"
+        )
+    if text.startswith("/") or "?" in text or "#" in text:
         raise ArticleError(f"id {text!r} can't be used in a link (no '?', '#', leading '/')")
+    if any(segment in {".", ".."} for segment in text.split("/")):
+        raise ArticleError(f"id {text!r} has a '.' or '..' part, which links can't hold")
     return text
 
 
+def safe_url(value: str) -> str:
+    """Return `value` if it is an http(s) address, else "": no other scheme becomes a link."""
+    url = value.strip()
+    scheme, _, rest = url.partition(":")
+    if scheme.lower() not in ("http", "https") or not rest.startswith("//") or len(rest) < 3:
+        return ""
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        return ""
+    return url
+
+
 BODY_KEYS = ("text", "body", "content", "article")
-_TEXT_KEYS = ("title", "source", "url", "category", "author", "language", "standfirst")
+_TEXT_KEYS = (
+    "title",
+    "source",
+    "url",
+    "category",
+    "author",
+    "language",
+    "standfirst",
+    "reading_time",
+)
 
 
 def article_from_record(record: Mapping[str, Any], *, origin: str, key: str, name: str) -> Article:
@@ -198,9 +235,18 @@ def article_from_record(record: Mapping[str, Any], *, origin: str, key: str, nam
     body, captions, reading_time = tidy_body(raw_list)
     if not body:
         raise ArticleError("record has an empty body")
+    given_captions = record.get("captions")
+    if given_captions not in (None, "", []):
+        if not isinstance(given_captions, list) or not all(
+            isinstance(c, str) for c in given_captions
+        ):
+            raise ArticleError("'captions' must be a list of strings")
+        captions = [normalise_line(c) for c in given_captions if c.strip()] + captions
     caption = record.get("caption")
     if isinstance(caption, str) and caption.strip():
         captions.insert(0, normalise_line(caption))
+    # Only http(s) addresses are kept: another scheme (javascript:, data:) is never a link.
+    fields["url"] = safe_url(fields.get("url", ""))
 
     if record.get("id") not in (None, ""):
         article_id = check_id(record["id"])
@@ -221,7 +267,7 @@ def article_from_record(record: Mapping[str, Any], *, origin: str, key: str, nam
         category=fields.get("category", ""),
         author=fields.get("author", ""),
         language=(fields.get("language") or "english").lower(),
-        reading_time=reading_time,
+        reading_time=fields.get("reading_time") or reading_time,
         origin=origin,
     )
 

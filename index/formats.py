@@ -95,6 +95,7 @@ def parse_bytes(data: bytes, fmt: str, *, origin: str, key: str, name: str, wher
     `key` makes derived ids unique and stable, `name` is the readable part of derived
     ids, and `where` names the source in problem reports.
     """
+    _check_not_compressed(data)
     if fmt == "html":
         _check_not_empty_or_binary(data, allow_nul=False)
         return Parsed([_article_from_html(data, origin=origin, key=key, name=name)])
@@ -110,6 +111,28 @@ def parse_bytes(data: bytes, fmt: str, *, origin: str, key: str, name: str, wher
     if fmt == "csv":
         return _articles_from_records(_csv_records(text), origin, key, name, where, ":")
     raise ArticleError(f"unknown format {fmt!r}")
+
+
+# Leading bytes of compressed and archive files. A parser would either choke on them or,
+# like trafilatura with gzip, quietly inflate a small file into millions of paragraphs.
+_COMPRESSED = {
+    b"\x1f\x8b": "gzip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"PK\x03\x04": "zip",
+    b"7z\xbc\xaf\x27\x1c": "7-Zip",
+    b"\x04\x22\x4d\x18": "lz4",
+}
+
+
+def _check_not_compressed(data: bytes) -> None:
+    for magic, kind in _COMPRESSED.items():
+        if data.startswith(magic):
+            raise ArticleError(
+                f"this is a {kind}-compressed file, whatever its name says; "
+                "decompress it and add the files inside"
+            )
 
 
 def _check_not_empty_or_binary(data: bytes, allow_nul: bool) -> None:
@@ -255,7 +278,7 @@ def _article_from_markdown(text: str, *, origin: str, key: str, name: str) -> Ar
     record = {**meta, "title": title, "paragraphs": body, "date": date_text}
     article = article_from_record(record, origin=origin, key=key, name=name)
     article.captions = captions + article.captions
-    article.reading_time = reading_time
+    article.reading_time = reading_time or article.reading_time
     return article
 
 

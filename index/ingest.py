@@ -27,6 +27,7 @@ from .digest import (
     summarize_with_pool,
 )
 from .formats import Problem, format_of, read_path
+from .lifetime import die_with_parent
 from .models import Article, KnownArticle, StoredArticle
 from .store import DEFAULT_WRITE_TIMEOUT, WhooshArchive, index_terms, now
 
@@ -72,6 +73,30 @@ class DigestSettings:
 
     def signature(self) -> str:
         return f"digest:{self.algorithm}:{self.length}"
+
+
+@dataclass(frozen=True)
+class ArticleLimits:
+    """The largest article the archive takes: one huge article would slow every search
+    that touches it and its own page (settings `max_article_chars`, `max_article_paragraphs`)."""
+
+    max_chars: int = 500_000
+    max_paragraphs: int = 5_000
+
+    def problem(self, article: Article) -> str:
+        """Say why `article` is too large, or return ""."""
+        if len(article.paragraphs) > self.max_paragraphs:
+            return (
+                f"article is too long: {len(article.paragraphs):,} paragraphs (at most "
+                f"{self.max_paragraphs:,}, setting PRECIS_MAX_ARTICLE_PARAGRAPHS)"
+            )
+        chars = sum(len(p) for p in article.paragraphs)
+        if chars > self.max_chars:
+            return (
+                f"article is too long: {chars:,} characters (at most {self.max_chars:,}, "
+                "setting PRECIS_MAX_ARTICLE_CHARS)"
+            )
+        return ""
 
 
 Progress = Callable[[Iterable, int, str], Iterable]
@@ -133,9 +158,11 @@ def digest_article(article: Article, settings: DigestSettings) -> StoredArticle:
     )
 
 
-def _worker_setup() -> None:
+def _worker_setup(parent_pid: int) -> None:
     # Two BLAS threads per worker on a small machine make sumy's LSA erratic.
     os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    # A pool's workers outlive a killed parent (they wait on a queue they hold themselves).
+    die_with_parent(parent_pid)
 
 
 def ingest_paths(
@@ -147,6 +174,7 @@ def ingest_paths(
     settings: DigestSettings | None = None,
     progress: Progress = _no_progress,
     timeout: float = DEFAULT_WRITE_TIMEOUT,
+    limits: ArticleLimits | None = None,
 ) -> IngestReport:
     """Ingest files and folders into `archive`; see the module docstring."""
     started = time.perf_counter()
@@ -167,7 +195,16 @@ def ingest_paths(
 
     with archive.writing(timeout):
         pruned = complete_files if prune else None
-        _store(archive, articles, report, workers, settings or DigestSettings(), progress, pruned)
+        _store(
+            archive,
+            articles,
+            report,
+            workers,
+            settings or DigestSettings(),
+            progress,
+            pruned,
+            limits or ArticleLimits(),
+        )
         report.seconds = time.perf_counter() - started
         archive.write_meta(last_ingest=now(), last_summary=report.summary())
     return report
@@ -196,12 +233,21 @@ def store_articles(
     workers: int = 1,
     settings: DigestSettings | None = None,
     timeout: float = DEFAULT_WRITE_TIMEOUT,
+    limits: ArticleLimits | None = None,
 ) -> IngestReport:
     """Digest and store articles that did not come from files (e.g. an upload)."""
     started = time.perf_counter()
     report = IngestReport()
     with archive.writing(timeout):
-        _store(archive, articles, report, workers, settings or DigestSettings(), _no_progress)
+        _store(
+            archive,
+            articles,
+            report,
+            workers,
+            settings or DigestSettings(),
+            _no_progress,
+            limits=limits or ArticleLimits(),
+        )
     report.seconds = time.perf_counter() - started
     return report
 
@@ -214,6 +260,7 @@ def _store(
     settings: DigestSettings,
     progress: Progress,
     complete_files: dict[str, set[str]] | None = None,
+    limits: ArticleLimits = ArticleLimits(),
 ) -> None:
     """Digest what changed and write it in atomic batches; the caller holds the lock.
 
@@ -226,6 +273,11 @@ def _store(
     changed: list[Article] = []
     first_origin: dict[str, str] = {}
     for article in articles:
+        too_large = limits.problem(article)
+        if too_large:
+            where = f"{article.origin} [{article.id}]" if article.origin else article.id
+            report.failed.append(Problem(where, too_large))
+            continue
         if article.id in first_origin:
             report.failed.append(
                 Problem(
@@ -263,7 +315,9 @@ def _digest_all(
         for article in progress(articles, len(articles), "digesting"):
             yield digest_article(article, settings)
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_setup) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_worker_setup, initargs=(os.getpid(),)
+    ) as pool:
         jobs = pool.map(digest_article, articles, [settings] * len(articles), chunksize=8)
         yield from progress(jobs, len(articles), "digesting")
 
@@ -271,7 +325,7 @@ def _digest_all(
 def delete_article(archive: WhooshArchive, article_id: str, timeout: float = 10.0) -> bool:
     """Delete one article and its paragraphs; return whether it was there."""
     with archive.writing(timeout):
-        if archive.get(article_id) is None:
+        if archive.get(article_id, fresh=True) is None:
             return False
         archive.write([], delete=[article_id])
         return True

@@ -107,6 +107,33 @@ class StoredArticle:
     def id(self) -> str:
         return self.article.id
 
+    def public_record(self) -> dict:
+        """Return the article in Precis's documented public shape.
+
+        It is also an ingest record: every field an article has (never the server path
+        it came from), so ingesting it again gives the same article. `url` holds only an
+        http(s) address; `digest` and `ingested_at` are informative and ignored on ingest.
+        """
+        from .articles import safe_url
+
+        article = self.article
+        return {
+            "id": article.id,
+            "title": article.title,
+            "standfirst": article.standfirst,
+            "date": article.date,
+            "source": article.source,
+            "category": article.category,
+            "author": article.author,
+            "url": safe_url(article.url),
+            "language": article.language,
+            "reading_time": article.reading_time,
+            "captions": list(article.captions),
+            "paragraphs": list(article.paragraphs),
+            "digest": [asdict(sentence) for sentence in self.digest.sentences],
+            "ingested_at": self.ingested_at,
+        }
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
 

@@ -45,7 +45,7 @@ from whoosh.qparser import (
 )
 from whoosh.query import And, Not, NullQuery, Or, Phrase, Query, Term
 
-from .articles import normalise_line
+from .articles import normalise_line, safe_url
 from .digest import focus
 from .models import ArticleResult, FacetCount, Hit, SearchPage, SearchRequest, StoredArticle
 from .store import (
@@ -535,7 +535,7 @@ def _article_result(stored, score: float, hits: list[Hit], terms: frozenset[str]
         date=article.date,
         source=article.source,
         category=article.category,
-        url=article.url,
+        url=safe_url(article.url),
         score=round(score, 4),
         digest=digest,
         hits=hits,
@@ -599,9 +599,13 @@ def _word_end(text: str, index: int) -> int:
 
 
 def highlight_article(
-    archive: WhooshArchive, stored: StoredArticle, query_text: str
+    archive: WhooshArchive,
+    stored: StoredArticle,
+    query_text: str,
+    paragraphs: range | None = None,
 ) -> tuple[list[str], list[str]]:
-    """Return each paragraph and each digest sentence as HTML with the query's words marked.
+    """Return paragraphs (all, or those in `paragraphs`) and each digest sentence as HTML
+    with the query's words marked.
 
     Every word of the query counts (as if joined by OR), close spellings of rare words too,
     so a reader arriving from a search sees every hit.
@@ -614,11 +618,11 @@ def highlight_article(
         if query is not NullQuery:
             terms = _highlight_terms(searcher, _tolerant(query, _typos(searcher, text)))
     analyzer = analyzer_for(stored.article.language)
-    paragraphs = [
-        highlight_text(p, terms, crop=False, analyzer=analyzer) for p in stored.article.paragraphs
-    ]
+    every = stored.article.paragraphs
+    shown = every if paragraphs is None else [every[n] for n in paragraphs if n < len(every)]
+    html = [highlight_text(p, terms, crop=False, analyzer=analyzer) for p in shown]
     digest = [
         highlight_text(s.text, terms, crop=False, analyzer=analyzer)
         for s in stored.digest.sentences
     ]
-    return paragraphs, digest
+    return html, digest

@@ -224,17 +224,27 @@ class WhooshArchive:
     # --- reading ---------------------------------------------------------------------------
 
     @contextmanager
-    def reading(self) -> Iterator[Snapshot]:
+    def reading(self, *, fresh: bool = False) -> Iterator[Snapshot]:
         """Pin one index generation for everything read inside the block.
 
         The outermost block of a thread takes a fresh snapshot if the index changed since
         the thread's last one (and closes that one: no request of this thread still uses
         it); nested blocks reuse the pinned snapshot, so a request that searches, reads
-        columns and loads records sees one generation from start to finish.
+        columns and loads records sees one generation from start to finish. `fresh=True`
+        (for writers, under the writer lock) reads the newest generation whatever is pinned.
         """
         local = self._local
         depth = getattr(local, "depth", 0)
         snapshot: Snapshot | None = getattr(local, "snapshot", None)
+        if fresh and depth > 0:
+            newest = Snapshot(self._index)
+            local.snapshot, local.depth = newest, 1
+            try:
+                yield newest
+            finally:
+                local.snapshot, local.depth = snapshot, depth
+                newest.close()
+            return
         if depth == 0 and (snapshot is None or not snapshot.current()):
             if snapshot is not None:
                 snapshot.close()
@@ -258,8 +268,9 @@ class WhooshArchive:
             return snapshot.columns
 
     def known(self) -> dict[str, KnownArticle]:
-        """Return the content hash and origin of every stored article, by id."""
-        with self.reading() as snapshot:
+        """Return the content hash and origin of every stored article, by id (the newest
+        generation: writers decide from this what to add, update and delete)."""
+        with self.reading(fresh=True) as snapshot:
             searcher = snapshot.searcher
             if searcher.doc_count_all() == 0:
                 return {}
@@ -276,9 +287,9 @@ class WhooshArchive:
         """Return the id of every stored article, sorted."""
         return sorted(self.known())
 
-    def get(self, article_id: str) -> StoredArticle | None:
-        """Return the stored article with this id, or None."""
-        with self.reading() as snapshot:
+    def get(self, article_id: str, *, fresh: bool = False) -> StoredArticle | None:
+        """Return the stored article with this id, or None (`fresh`: see `reading`)."""
+        with self.reading(fresh=fresh) as snapshot:
             searcher = snapshot.searcher
             number = searcher.document_number(kind="article", article=article_id)
             if number is None:
@@ -297,12 +308,15 @@ class WhooshArchive:
         with self.reading():
             return search_page(self, request)
 
-    def highlight(self, stored: StoredArticle, query: str) -> tuple[list[str], list[str]]:
-        """Return the article's paragraphs and digest sentences as HTML, query words marked."""
+    def highlight(
+        self, stored: StoredArticle, query: str, paragraphs: range | None = None
+    ) -> tuple[list[str], list[str]]:
+        """Return the article's paragraphs (those in `paragraphs`, or all) and digest
+        sentences as HTML, query words marked."""
         from .search import highlight_article
 
         with self.reading():
-            return highlight_article(self, stored, query)
+            return highlight_article(self, stored, query, paragraphs)
 
     def stats(self) -> ArchiveStats:
         """Return article and paragraph counts, the size on disk and the last ingest time."""

@@ -3,22 +3,30 @@
 Settings come from `webapp.settings` (defaults, then `PRECIS_*` variables), then
 from the `config` mapping given here (tests pass a temporary index this way).
 Pages live in `views`, the JSON API in `api`; both reach the engine only
-through the archive's plain functions.
+through the archive's plain functions. Every request reads one snapshot of the
+index from start to finish (`WhooshArchive.reading`), so a search that runs while
+an ingest commits sees the archive wholly before or wholly after it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from index.store import WhooshArchive
+from index.store import ArchiveError, WhooshArchive
 
 from . import security, settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class StartupError(RuntimeError):
+    """The app can't start; the message says why and what to do."""
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -34,10 +42,31 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
     app.config["INDEX"] = str(Path(app.config["INDEX"]).resolve())
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_UPLOAD_MB"]) * 2**20
-    app.extensions["precis.archive"] = WhooshArchive(app.config["INDEX"], create=True)
-    security.load_secret_key(app)
+    app.config["MAX_FORM_PARTS"] = int(app.config["MAX_FILES"]) + 10
+    try:
+        # A read-only Precis never creates anything: the archive must exist already.
+        archive = WhooshArchive(app.config["INDEX"], create=not app.config["READ_ONLY"])
+        security.load_secret_key(app)
+    except (ArchiveError, security.SecretKeyError) as error:
+        raise StartupError(str(error)) from error
+    app.extensions["precis.archive"] = archive
+    security.protect(app)
+    hops = int(app.config["PROXY_HOPS"])
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.add_template_global(security.csrf_token)
     app.add_template_global(security.writes_enabled)
+
+    @app.before_request
+    def pin_snapshot() -> None:
+        g.precis_reading = ExitStack()
+        g.precis_reading.enter_context(archive.reading())
+
+    @app.teardown_request
+    def release_snapshot(error: BaseException | None) -> None:
+        reading = g.pop("precis_reading", None)
+        if reading is not None:
+            reading.close()
 
     from . import add, api, views
 

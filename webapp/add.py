@@ -9,19 +9,34 @@ file), so uploading a corrected file again updates the article instead of copyin
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from flask import Blueprint, abort, current_app, render_template, request, session
+from flask import Blueprint, abort, current_app, render_template, request
 
 from index.articles import ArticleError, article_from_record, article_from_text, derived_id
 from index.formats import FORMATS, Parsed, Problem, parse_bytes
-from index.ingest import DigestSettings, IngestReport, delete_article, store_articles
+from index.ingest import (
+    ArticleLimits,
+    DigestSettings,
+    IngestReport,
+    delete_article,
+    store_articles,
+)
 from index.models import Article
-from index.store import ArchiveError
+from index.store import ArchiveBusy, ArchiveError, ArchiveWriteError
 
 from . import archive_of
-from .security import bearer_token, csrf_valid, token_matches, writes_enabled
+from .security import (
+    bearer_token,
+    csrf_valid,
+    grant_writer,
+    is_writer,
+    token_matches,
+    why_writes_are_off,
+    writes_enabled,
+)
 
 adding = Blueprint("adding", __name__)
 MAX_PASTE_CHARS = 1_000_000
@@ -39,6 +54,23 @@ class Outcome:
 def _digest_settings() -> DigestSettings:
     config = current_app.config
     return DigestSettings(length=config["DIGEST_LENGTH"], algorithm=config["DIGEST_ALGORITHM"])
+
+
+def _limits() -> ArticleLimits:
+    config = current_app.config
+    return ArticleLimits(
+        max_chars=int(config["MAX_ARTICLE_CHARS"]),
+        max_paragraphs=int(config["MAX_ARTICLE_PARAGRAPHS"]),
+    )
+
+
+def archive_error_status(error: ArchiveError) -> int:
+    """The HTTP status for a failed write: 503 busy, 507 disk full, 500 otherwise."""
+    if isinstance(error, ArchiveBusy):
+        return 503
+    if isinstance(error, ArchiveWriteError) and error.errno == errno.ENOSPC:
+        return 507
+    return 500
 
 
 def parse_upload(filename: str, data: bytes) -> Parsed:
@@ -79,14 +111,18 @@ def store_parsed(sources: list[tuple[str, Parsed]]) -> list[Outcome]:
     report = IngestReport()
     if articles:
         report = store_articles(
-            archive_of(current_app), articles, settings=_digest_settings(), timeout=30
+            archive_of(current_app),
+            articles,
+            settings=_digest_settings(),
+            timeout=30,
+            limits=_limits(),
         )
     status = {
         **{i: "added" for i in report.added},
         **{i: "updated" for i in report.updated},
         **{i: "unchanged" for i in report.unchanged},
     }
-    duplicates = {p.where: p.reason for p in report.failed}
+    refused = {p.where: p.reason for p in report.failed}
     outcomes: list[Outcome] = []
     for name, parsed in sources:
         for problem in parsed.problems:
@@ -96,7 +132,7 @@ def store_parsed(sources: list[tuple[str, Parsed]]) -> list[Outcome]:
             if article.id in status:
                 outcomes.append(Outcome(label, status[article.id]))
             else:
-                outcomes.append(Outcome(label, "failed", duplicates.get(article.id, "not stored")))
+                outcomes.append(Outcome(label, "failed", refused.get(article.id, "not stored")))
     return outcomes
 
 
@@ -108,19 +144,21 @@ def add_page():
     status = 200
     if request.method == "POST":
         if not writes_enabled():
-            abort(403, description="Adding articles is switched off on this Precis.")
+            abort(403, description=why_writes_are_off())
         if not csrf_valid():
             abort(400, description="The form expired or came from elsewhere. Reload and retry.")
-        if not session.get("writer"):
+        if not is_writer():
             if token_matches(request.form.get("token")):
-                session["writer"] = True
+                grant_writer()
             else:
                 error, status = "That write token is not right.", 403
+        uploads = [upload for upload in request.files.getlist("files") if upload.filename]
+        if not error and len(uploads) > current_app.config["MAX_FILES"]:
+            error, status = _too_many_files(len(uploads)), 413
         if not error:
             sources = [
                 (upload.filename or "upload", parse_upload(upload.filename or "", upload.read()))
-                for upload in request.files.getlist("files")
-                if upload.filename
+                for upload in uploads
             ]
             text = request.form.get("text", "")
             if text.strip():
@@ -130,24 +168,30 @@ def add_page():
             else:
                 try:
                     outcomes = store_parsed(sources)
-                except ArchiveError as busy:
-                    error, status = str(busy), 503
+                except ArchiveError as failed:
+                    error, status = str(failed), archive_error_status(failed)
     return (
         render_template(
             "add.html",
             outcomes=outcomes,
             error=error,
             enabled=writes_enabled(),
-            authorised=bool(session.get("writer")),
+            off_reason=why_writes_are_off(),
+            authorised=is_writer(),
             formats=sorted(FORMATS),
         ),
         status,
     )
 
 
+def _too_many_files(count: int) -> str:
+    most = current_app.config["MAX_FILES"]
+    return f"Too many files: {count:,} in one upload (at most {most:,}). Send them in batches."
+
+
 def _require_api_writer() -> None:
     if not writes_enabled():
-        abort(403, description="writes are switched off (set PRECIS_WRITE_TOKEN)")
+        abort(403, description=why_writes_are_off())
     if not token_matches(bearer_token()):
         abort(401, description="send the write token as 'Authorization: Bearer <token>'")
 
@@ -158,17 +202,17 @@ def api_add():
     _require_api_writer()
     sources: list[tuple[str, Parsed]] = []
     if request.files:
-        sources = [
-            (f.filename or "upload", parse_upload(f.filename or "", f.read()))
-            for f in request.files.getlist("files")
-        ]
+        uploads = request.files.getlist("files")
+        if len(uploads) > current_app.config["MAX_FILES"]:
+            abort(413, description=_too_many_files(len(uploads)))
+        sources = [(f.filename or "upload", parse_upload(f.filename or "", f.read())) for f in uploads]
     else:
         data = request.get_data()
         sources = [("request", parse_upload("request.json", data))]
     try:
         outcomes = store_parsed(sources)
-    except ArchiveError as busy:
-        abort(503, description=str(busy))
+    except ArchiveError as failed:
+        abort(archive_error_status(failed), description=str(failed))
     failed = any(o.status == "failed" for o in outcomes)
     body = {"results": [o.__dict__ for o in outcomes]}
     return body, (422 if failed and all(o.status == "failed" for o in outcomes) else 200)
@@ -180,8 +224,8 @@ def api_delete(article_id: str):
     _require_api_writer()
     try:
         found = delete_article(archive_of(current_app), article_id, timeout=30)
-    except ArchiveError as busy:
-        abort(503, description=str(busy))
+    except ArchiveError as failed:
+        abort(archive_error_status(failed), description=str(failed))
     if not found:
         abort(404, description=f"no article with id {article_id!r}")
     return {"deleted": article_id}

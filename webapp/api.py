@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from flask import Blueprint, abort, current_app, request
 
 from . import archive_of
@@ -28,8 +26,4 @@ def article(article_id: str):
     stored = archive_of(current_app).get(article_id)
     if stored is None:
         abort(404, description=f"no article with id {article_id!r}")
-    return {
-        **asdict(stored.article),
-        "digest": [asdict(s) for s in stored.digest.sentences],
-        "ingested_at": stored.ingested_at,
-    }
+    return stored.public_record()

@@ -47,11 +47,29 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "max_upload_mb", 20, "Largest upload accepted from the browser or the API, in MB.", int
     ),
+    Setting("max_files", 200, "Most files one upload may hold.", int),
+    Setting(
+        "max_article_chars", 500_000, "Longest article accepted, in characters of body text.", int
+    ),
+    Setting("max_article_paragraphs", 5_000, "Most paragraphs one article may have.", int),
     Setting("read_only", False, "Refuse every write (ingest from the web, delete).", _boolean),
     Setting("write_token", "", "Key that web and API writes must present; empty disables them."),
     Setting("workers", 2, "Worker processes that compute digests during ingest.", int),
     Setting(
-        "secret_key", "", "Key that signs sessions; empty: one is made and kept beside the index."
+        "secret_key", "", "Key that signs sessions; empty: one is made and kept in the index folder."
+    ),
+    Setting("processes", 0, "Server processes for `precis serve`; 0 means one per core.", int),
+    Setting("threads", 4, "Request threads in each server process.", int),
+    Setting("max_connections", 1000, "Open connections each server process accepts.", int),
+    Setting("client_timeout", 30, "Seconds a connection may stay idle before it is closed.", int),
+    Setting(
+        "proxy_hops",
+        0,
+        "Reverse proxies in front of Precis whose X-Forwarded-* headers are trusted (0: none).",
+        int,
+    ),
+    Setting(
+        "secure_cookies", False, "Mark the session cookie Secure even on plain HTTP.", _boolean
     ),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}

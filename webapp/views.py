@@ -12,13 +12,50 @@ from flask import (
     request,
     url_for,
 )
+from urllib.parse import quote, urlencode
+
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
+
+from index.articles import safe_url
+from index.store import ArchiveError
 
 from . import archive_of
 from .params import search_request_from
 
 pages = Blueprint("pages", __name__)
+PARAGRAPHS_PER_PART = 200  # an article page shows at most this many paragraphs at once
+
+
+def part_of(paragraph: int) -> int:
+    """The part (page) of an article page that shows paragraph number `paragraph` (0-based)."""
+    return paragraph // PARAGRAPHS_PER_PART + 1
+
+
+@pages.app_template_global()
+def article_url(article_id: str, q: str | None = None, paragraph: int | None = None) -> str:
+    """Return the link to an article page (at a paragraph, highlighting `q`).
+
+    The id is percent-encoded whole, slashes included, so no id can climb out of
+    `/articles/` once a browser resolves the link.
+    """
+    args: dict[str, object] = {}
+    if q:
+        args["q"] = q
+    if paragraph is not None and part_of(paragraph) > 1:
+        args["part"] = part_of(paragraph)
+    url = url_for("pages.article", article_id="x")[: -len("x")] + quote(article_id, safe="")
+    if args:
+        url += "?" + urlencode(args)
+    if paragraph is not None:
+        url += f"#p-{paragraph + 1}"
+    return url
+
+
+@pages.app_template_global()
+def link_of(url: str) -> str:
+    """Return `url` if it may become a link (http or https), else ""."""
+    return safe_url(url)
 
 
 @pages.app_template_global()
@@ -65,21 +102,49 @@ def search():
 
 @pages.get("/articles/<path:article_id>")
 def article(article_id: str):
-    """Show one article: digest on top, then every paragraph, numbered and anchored."""
+    """Show one article: digest on top, then its paragraphs, numbered and anchored.
+
+    A long article is shown in parts of PARAGRAPHS_PER_PART paragraphs (`?part=2`).
+    """
     archive = archive_of(current_app)
     stored = archive.get(article_id)
     if stored is None:
         abort(404, description=f"There is no article with the id “{article_id}”.")
     query = request.args.get("q", "")
-    paragraphs_html, digest_html = archive.highlight(stored, query)
+    paragraphs = stored.article.paragraphs
+    parts = max(1, part_of(len(paragraphs) - 1)) if paragraphs else 1
+    raw_part = request.args.get("part", "1")
+    part = int(raw_part) if raw_part.isascii() and raw_part.isdigit() else 1
+    part = min(max(1, part), parts)
+    first = (part - 1) * PARAGRAPHS_PER_PART
+    shown = range(first, min(len(paragraphs), first + PARAGRAPHS_PER_PART))
+    paragraphs_html, digest_html = archive.highlight(stored, query, shown)
     return render_template(
         "article.html",
         stored=stored,
         article=stored.article,
         query=query,
-        paragraphs_html=paragraphs_html,
+        shown=list(zip(shown, paragraphs_html, strict=True)),
         digest_html=digest_html,
+        part=part,
+        parts=parts,
+        per_part=PARAGRAPHS_PER_PART,
     )
+
+
+@pages.get("/healthz")
+def healthz():
+    """For monitors: 200 with the article count when the archive can be read, else 503."""
+    try:
+        stats = archive_of(current_app).stats()
+    except Exception as error:  # any failure to read is what a monitor wants to hear of
+        return {"status": "error", "error": f"{type(error).__name__}: {error}"}, 503
+    return {"status": "ok", "articles": stats.articles, "paragraphs": stats.paragraphs}
+
+
+def _said_why(error: HTTPException) -> bool:
+    """Tell whether the error carries our own description rather than werkzeug's default."""
+    return error.description != type(error).description
 
 
 def register_error_pages(app: Flask) -> None:
@@ -87,11 +152,17 @@ def register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        if error.code == 413:
-            error.description = (
-                f"That upload is larger than {app.config['MAX_UPLOAD_MB']} MB, the most this "
-                "Precis accepts at once. Send fewer or smaller files."
-            )
+        if error.code == 413 and not _said_why(error):
+            if (request.content_length or 0) > app.config["MAX_CONTENT_LENGTH"]:
+                error.description = (
+                    f"That upload is larger than {app.config['MAX_UPLOAD_MB']} MB, the most "
+                    "this Precis accepts at once. Send fewer or smaller files."
+                )
+            else:  # werkzeug's limit on form parts: too many files or fields
+                error.description = (
+                    f"Too many files or form fields in one upload (at most "
+                    f"{app.config['MAX_FILES']:,} files). Send them in batches."
+                )
         elif error.code == 500:
             error.description = (
                 "Something went wrong on our side; the problem has been logged. "
@@ -100,3 +171,15 @@ def register_error_pages(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return {"error": error.description, "status": error.code}, error.code
         return render_template("error.html", error=error), error.code
+
+    @app.errorhandler(ArchiveError)
+    def archive_error(error: ArchiveError):
+        from .add import archive_error_status
+
+        status = archive_error_status(error)
+        app.logger.error("archive error on %s: %s", request.path, error)
+        wrapped = HTTPException(description=str(error))
+        wrapped.code = status
+        if request.path.startswith("/api/"):
+            return {"error": str(error), "status": status}, status
+        return render_template("error.html", error=wrapped), status
