@@ -396,7 +396,7 @@ class WhooshArchive:
             index = open_dir(self.path)
             toc = index._read_toc()
             clean_files(index.storage, index.indexname, toc.generation, toc.segments)
-            for leftover in self.path.glob("*.tmp"):
+            for leftover in [*self.path.glob("*.tmp"), *self.path.glob("_MAIN_*.toc.*")]:
                 if leftover.is_dir():
                     shutil.rmtree(leftover, ignore_errors=True)
                 else:
@@ -420,7 +420,8 @@ class WhooshArchive:
                 os.fsync(file.fileno())
             temporary.replace(self.path / META_FILE)
         except OSError as error:
-            temporary.unlink(missing_ok=True)
+            with suppress(OSError):
+                temporary.unlink(missing_ok=True)
             raise ArchiveWriteError(
                 f"can't write to the archive at {self.path}: {_reason(error)}", error
             ) from error

@@ -184,6 +184,13 @@ def add_page():
     )
 
 
+def _api_failure(error: ArchiveError):
+    """A failed write as the API answers it: JSON naming the cause (werkzeug has no 507)."""
+    status = archive_error_status(error)
+    current_app.logger.error("write failed: %s", error)
+    return {"error": str(error), "status": status}, status
+
+
 def _too_many_files(count: int) -> str:
     most = current_app.config["MAX_FILES"]
     return f"Too many files: {count:,} in one upload (at most {most:,}). Send them in batches."
@@ -212,7 +219,7 @@ def api_add():
     try:
         outcomes = store_parsed(sources)
     except ArchiveError as failed:
-        abort(archive_error_status(failed), description=str(failed))
+        return _api_failure(failed)
     failed = any(o.status == "failed" for o in outcomes)
     body = {"results": [o.__dict__ for o in outcomes]}
     return body, (422 if failed and all(o.status == "failed" for o in outcomes) else 200)
@@ -225,7 +232,7 @@ def api_delete(article_id: str):
     try:
         found = delete_article(archive_of(current_app), article_id, timeout=30)
     except ArchiveError as failed:
-        abort(archive_error_status(failed), description=str(failed))
+        return _api_failure(failed)
     if not found:
         abort(404, description=f"no article with id {article_id!r}")
     return {"deleted": article_id}

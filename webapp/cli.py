@@ -54,7 +54,18 @@ def _open(index_dir: str | None, create: bool = False) -> WhooshArchive:
         raise click.ClickException(str(error)) from error
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Every command's disk errors end as one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except OSError as error:
+            where = f" ({error.filename})" if error.filename else ""
+            raise click.ClickException(f"{error.strerror or error}{where}") from error
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="precis")
 def main() -> None:
     """Precis: search and digest a news archive."""
@@ -103,7 +114,7 @@ def ingest(paths, index_dir, prune, workers, length, algorithm, wait, progress, 
     skipped, changed ones replaced whole; a bad file is reported and the rest goes on.
     Exits with status 1 if anything failed.
     """
-    from index.ingest import DigestSettings, ingest_paths
+    from index.ingest import ArticleLimits, DigestSettings, ingest_paths
 
     config = _settings()
     digest_settings = DigestSettings(
@@ -127,6 +138,7 @@ def ingest(paths, index_dir, prune, workers, length, algorithm, wait, progress, 
             settings=digest_settings,
             progress=_progress(show),
             timeout=wait,
+            limits=ArticleLimits(config["max_article_chars"], config["max_article_paragraphs"]),
         )
     except ArchiveError as error:
         raise click.ClickException(str(error)) from error
@@ -274,20 +286,51 @@ def _digest_jsonl(stream, length: str, algorithm: str) -> bool:
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)
-def serve(index_dir, host, port, threads) -> None:
-    """Serve the web app with waitress."""
-    from waitress import serve as waitress_serve
+@click.option(
+    "--processes",
+    type=click.IntRange(0, 256),
+    default=None,
+    help="Server processes (default: $PRECIS_PROCESSES, 0 = one per core).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Threads per process (default: $PRECIS_THREADS or 4).",
+)
+def serve(index_dir, host, port, processes, threads) -> None:
+    """Serve the web app: waitress in one process per core, sharing one socket."""
+    from . import StartupError, create_app
+    from .serving import Limits, default_processes, listen
+    from .serving import serve as run_server
 
-    from . import create_app
-
-    config = {"INDEX": index_dir} if index_dir else None
+    config = _settings()
+    overrides = {"INDEX": index_dir} if index_dir else None
     try:
-        app = create_app(config)
-    except (ArchiveError, settings_table.SettingsError) as error:
+        app = create_app(overrides)
+    except (StartupError, settings_table.SettingsError) as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"Precis is serving {app.config['INDEX']} on http://{host}:{port}/")
-    waitress_serve(app, host=host, port=port, threads=threads, ident="Precis")
+    processes = config["processes"] if processes is None else processes
+    processes = processes or default_processes()
+    limits = Limits(
+        threads=threads or config["threads"],
+        max_connections=config["max_connections"],
+        client_timeout=config["client_timeout"],
+        max_body_bytes=app.config["MAX_CONTENT_LENGTH"],
+    )
+    try:
+        sock = listen(host, port)
+    except OSError as error:
+        raise click.ClickException(f"can't listen on {host}:{port}: {error.strerror}") from error
+    click.echo(
+        f"Precis is serving {app.config['INDEX']} on http://{host}:{port}/ "
+        f"({processes} process{'es' if processes > 1 else ''}, {limits.threads} threads each)"
+    )
+    sys.exit(run_server(app, sock, processes=processes, limits=limits, say=_say))
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
 
 
 @main.command()
@@ -328,6 +371,86 @@ def delete(article_id, index_dir, wait) -> None:
     if not found:
         raise click.ClickException(f"no article with id {article_id!r}")
     click.echo(f"deleted {article_id}")
+
+
+@main.command()
+@click.argument("destination", metavar="DEST", type=click.Path(path_type=Path))
+@index_option
+@click.option(
+    "--wait",
+    type=click.FloatRange(0),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for a running ingest to let the backup take its snapshot.",
+)
+def backup(destination, index_dir, wait) -> None:
+    """Copy a consistent snapshot of the archive to DEST (a new or empty folder).
+
+    Safe while Precis serves and ingests: writers pause only while the snapshot is linked.
+    """
+    from index.backup import backup as take_backup
+
+    archive = _open(index_dir)
+    try:
+        report = take_backup(archive, destination, timeout=wait)
+    except ArchiveError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(
+        f"backed up {report.articles:,} articles ({report.size_bytes / 2**20:.1f} MB) "
+        f"to {report.path}"
+    )
+
+
+@main.command()
+@click.argument("source", metavar="SRC", type=click.Path(path_type=Path, exists=True))
+@index_option
+@click.option("--force", is_flag=True, help="Replace an archive that holds articles.")
+@click.option(
+    "--wait",
+    type=click.FloatRange(0),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for another writer to finish.",
+)
+def restore(source, index_dir, force, wait) -> None:
+    """Make the archive a copy of the backup in SRC (made by `precis backup`)."""
+    from index.backup import restore as restore_backup
+
+    path = index_dir or _settings()["index"]
+    try:
+        report = restore_backup(source, path, force=force, timeout=wait)
+    except ArchiveError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"restored {report.articles:,} articles into {report.path}")
+
+
+@main.command()
+@index_option
+@click.option(
+    "--jsonl",
+    "target",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help='File to write ("-" for stdout): one article per line, in the ingest format.',
+)
+def export(index_dir, target) -> None:
+    """Write every article as JSON Lines that `precis ingest` reads back unchanged."""
+    from index.backup import export_jsonl
+
+    archive = _open(index_dir)
+    if str(target) == "-":
+        count = export_jsonl(archive, sys.stdout)
+    else:
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            with partial.open("w", encoding="utf-8") as out:
+                count = export_jsonl(archive, out)
+                out.flush()
+                os.fsync(out.fileno())
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+    click.echo(f"exported {count:,} articles", err=str(target) == "-")
 
 
 if __name__ == "__main__":

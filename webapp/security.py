@@ -24,6 +24,7 @@ import hmac
 import os
 import secrets
 import stat
+from contextlib import suppress
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,8 @@ def _create_key(path: Path) -> None:
             "(PRECIS_READ_ONLY=1)"
         ) from error
     finally:
-        temporary.unlink(missing_ok=True)
+        with suppress(OSError):  # on a read-only disk even this unlink fails
+            temporary.unlink(missing_ok=True)
 
 
 def read_key(path: Path) -> str:

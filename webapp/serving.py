@@ -71,11 +71,13 @@ class _ErrorTask(ErrorTask):
     """waitress's own error answers (400, 413, 431...) with the security headers too."""
 
     def execute(self):
-        super().execute()
-        present = {name.lower() for name, _ in self.response_headers}
-        self.response_headers.extend(
-            (name, value) for name, value in SECURITY_HEADERS.items() if name.lower() not in present
-        )
+        status, headers, body = self.request.error.to_response(self.channel.server.adj.ident)
+        self.status = status
+        self.response_headers.extend(headers)
+        self.response_headers.extend(SECURITY_HEADERS.items())
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
 
 
 class _Channel(HTTPChannel):
@@ -106,7 +108,15 @@ class _Server(TcpWSGIServer):
         )
 
     def refuse_before_body(self, request) -> _Refused | None:
-        """Refuse an API write whose headers already show it can't succeed."""
+        """Refuse a request whose headers already show it can't succeed: a body over the
+        limit, or an API write without the write token."""
+        if request.content_length > self.adj.max_request_body_size:
+            return _Refused(
+                413,
+                "Request Entity Too Large",
+                f"the body is larger than {self.adj.max_request_body_size // 2**20} MB, "
+                "the most this Precis accepts at once",
+            )
         if request.command not in ("POST", "PUT", "PATCH", "DELETE"):
             return None
         if not request.path.startswith("/api/"):
