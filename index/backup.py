@@ -81,7 +81,9 @@ def _is_empty_folder(path: Path) -> bool:
 
 
 def backup(
-    archive: WhooshArchive, destination: str | os.PathLike[str], timeout: float = DEFAULT_WRITE_TIMEOUT
+    archive: WhooshArchive,
+    destination: str | os.PathLike[str],
+    timeout: float = DEFAULT_WRITE_TIMEOUT,
 ) -> BackupReport:
     """Copy a consistent snapshot of `archive` to `destination` (new or an empty folder)."""
     target = Path(destination)

@@ -212,8 +212,16 @@ def test_digest_workers_die_with_a_killed_ingest(tmp_path):
     source = jsonl(tmp_path / "many.jsonl", report_records(0, 4000))
     env = clean_env(tmp_path)
     victim = subprocess.Popen(
-        [*precis_command(), "ingest", str(source), "--index", str(tmp_path / "index"),
-         "--workers", "2", "--no-progress"],  # fmt: skip
+        [
+            *precis_command(),
+            "ingest",
+            str(source),
+            "--index",
+            str(tmp_path / "index"),
+            "--workers",
+            "2",
+            "--no-progress",
+        ],  # fmt: skip
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

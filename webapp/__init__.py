@@ -54,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     hops = int(app.config["PROXY_HOPS"])
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    app.jinja_env.finalize = security.without_bidi_controls
     app.add_template_global(security.csrf_token)
     app.add_template_global(security.writes_enabled)
 

@@ -212,7 +212,9 @@ def api_add():
         uploads = request.files.getlist("files")
         if len(uploads) > current_app.config["MAX_FILES"]:
             abort(413, description=_too_many_files(len(uploads)))
-        sources = [(f.filename or "upload", parse_upload(f.filename or "", f.read())) for f in uploads]
+        sources = [
+            (f.filename or "upload", parse_upload(f.filename or "", f.read())) for f in uploads
+        ]
     else:
         data = request.get_data()
         sources = [("request", parse_upload("request.json", data))]

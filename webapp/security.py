@@ -22,15 +22,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import stat
-from contextlib import suppress
 from collections.abc import Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
+from markupsafe import Markup
 
 KEY_FILE = "secret_key"
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -201,6 +203,23 @@ def csrf_valid() -> bool:
     return bool(sent) and isinstance(expected, str) and hmac.compare_digest(sent, expected)
 
 
+# --- what pages show ----------------------------------------------------------------------
+
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def without_bidi_controls(value: Any) -> Any:
+    """Drop bidirectional overrides and isolates from every value a template prints.
+
+    Ingest removes them already; this covers archives made before it did.
+    """
+    if isinstance(value, Markup):
+        return Markup(_BIDI_CONTROLS.sub("", str(value)))
+    if isinstance(value, str):
+        return _BIDI_CONTROLS.sub("", value)
+    return value
+
+
 # --- headers and cookies -------------------------------------------------------------------
 
 
@@ -208,9 +227,7 @@ class _SessionInterface(SecureCookieSessionInterface):
     """Session cookies marked Secure whenever the request came over HTTPS."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        return bool(app.config["SESSION_COOKIE_SECURE"]) or (
-            bool(request) and request.is_secure
-        )
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (bool(request) and request.is_secure)
 
 
 def protect(app: Flask) -> None:
@@ -230,4 +247,3 @@ def protect(app: Flask) -> None:
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
-

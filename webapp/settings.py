@@ -56,7 +56,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("write_token", "", "Key that web and API writes must present; empty disables them."),
     Setting("workers", 2, "Worker processes that compute digests during ingest.", int),
     Setting(
-        "secret_key", "", "Key that signs sessions; empty: one is made and kept in the index folder."
+        "secret_key",
+        "",
+        "Key that signs sessions; empty: one is made and kept in the index folder.",
     ),
     Setting("processes", 0, "Server processes for `precis serve`; 0 means one per core.", int),
     Setting("threads", 4, "Request threads in each server process.", int),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote, urlencode
+
 from flask import (
     Blueprint,
     Flask,
@@ -12,8 +14,6 @@ from flask import (
     request,
     url_for,
 )
-from urllib.parse import quote, urlencode
-
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
