@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: run test lint bench install install-dev assets clean
+.PHONY: run test lint bench loadtest install install-dev assets clean
 
 run: install assets
 	$(BIN)/precis ingest --if-empty samples
@@ -27,6 +27,11 @@ bench: install-dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/relevance.py
 	$(BIN)/python bench/digests.py
+
+# Serving under load (bench/loadtest.py, 5 minutes) and beside 120 slow connections.
+loadtest: install-dev assets
+	$(BIN)/python bench/loadtest.py
+	$(BIN)/python bench/slowclients.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
