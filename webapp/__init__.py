@@ -61,7 +61,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     @app.before_request
     def pin_snapshot() -> None:
         g.precis_reading = ExitStack()
-        g.precis_reading.enter_context(archive.reading())
+        try:
+            g.precis_reading.enter_context(archive.reading())
+        except Exception:  # an unreadable archive: each view (and /healthz) reports it
+            app.logger.exception("can't open a snapshot of the archive")
 
     @app.teardown_request
     def release_snapshot(error: BaseException | None) -> None:
