@@ -195,16 +195,7 @@ def ingest_paths(
 
     with archive.writing(timeout):
         pruned = complete_files if prune else None
-        _store(
-            archive,
-            articles,
-            report,
-            workers,
-            settings or DigestSettings(),
-            progress,
-            pruned,
-            limits or ArticleLimits(),
-        )
+        _store(archive, articles, report, workers, settings, progress, pruned, limits)
         report.seconds = time.perf_counter() - started
         archive.write_meta(last_ingest=now(), last_summary=report.summary())
     return report
@@ -239,15 +230,7 @@ def store_articles(
     started = time.perf_counter()
     report = IngestReport()
     with archive.writing(timeout):
-        _store(
-            archive,
-            articles,
-            report,
-            workers,
-            settings or DigestSettings(),
-            _no_progress,
-            limits=limits or ArticleLimits(),
-        )
+        _store(archive, articles, report, workers, settings, _no_progress, limits=limits)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -257,15 +240,17 @@ def _store(
     articles: Sequence[Article],
     report: IngestReport,
     workers: int,
-    settings: DigestSettings,
+    settings: DigestSettings | None,
     progress: Progress,
     complete_files: dict[str, set[str]] | None = None,
-    limits: ArticleLimits = ArticleLimits(),
+    limits: ArticleLimits | None = None,
 ) -> None:
     """Digest what changed and write it in atomic batches; the caller holds the lock.
 
     With `complete_files` (origin -> ids read from it), also remove stale articles (prune).
     """
+    settings = settings or DigestSettings()
+    limits = limits or ArticleLimits()
     parse_length(settings.length)  # fail early on a bad length, before any work
     known = archive.known()
     stale = _stale_ids(known, complete_files) if complete_files is not None else []

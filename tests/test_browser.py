@@ -14,15 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
-import socket
-import subprocess
-import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +24,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
+from servers import Server, clean_env, precis, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("PRECIS_CHROMIUM", "/usr/lib/chromium/chromium")
@@ -159,109 +153,17 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 # --- the server ------------------------------------------------------------------------------
 
 
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen
-    log: Path
-
-    def get(self, path: str) -> tuple[int, str]:
-        """GET `path` without a proxy; return (status, body)."""
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        try:
-            with opener.open(self.url.rstrip("/") + path, timeout=5) as response:
-                return response.status, response.read().decode("utf-8")
-        except urllib.error.HTTPError as error:
-            with error:
-                return error.code, error.read().decode("utf-8", "replace")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def server_env(tmp: Path) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("PRECIS_")}
-    env.update(
-        PRECIS_WRITE_TOKEN=TOKEN,
-        PRECIS_CONFIG=str(tmp / "no-config.toml"),  # ignore a developer's instance/precis.toml
-        PRECIS_WORKERS="1",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def first_line(stream, timeout: float) -> str:
-    """Read one line from `stream`, giving up (with "") after `timeout` seconds."""
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
-    try:
-        return lines.get(timeout=timeout)
-    except queue.Empty:
-        return ""
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("browser")
     source = tmp / "articles.jsonl"
     source.write_text("".join(json.dumps(a) + "\n" for a in ARTICLES), "utf-8")
-    env = server_env(tmp)
+    env = clean_env(tmp, write_token=TOKEN)
     index = tmp / "index"
-    cli = [sys.executable, "-m", "webapp.cli"]
-    ingested = subprocess.run(
-        [*cli, "ingest", str(source), "--index", str(index), "--no-progress"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    ingested = precis("ingest", str(source), "--index", str(index), "--no-progress", env=env)
     assert ingested.returncode == 0, ingested.stdout + ingested.stderr
-
-    port = free_port()
-    log = tmp / "server.log"
-    with log.open("w") as stderr:
-        process = subprocess.Popen(
-            [*cli, "serve", "--index", str(index), "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-        )
-    server = Server(f"http://127.0.0.1:{port}", process, log)
-    try:
-        line = first_line(process.stdout, timeout=30)
-        assert f"on http://127.0.0.1:{port}/" in line, f"{line!r}\n{log.read_text()}"
-        wait_until_serving(server)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-
-
-def wait_until_serving(server: Server, timeout: float = 30) -> None:
-    """Wait until *our* server answers (another process could hold the port)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        assert server.process.poll() is None, f"server exited:\n{server.log.read_text()}"
-        try:
-            status, _ = server.get(f"/articles/{FERRY['id']}")
-        except OSError:
-            status = 0
-        if status == 200:
-            time.sleep(0.2)  # a bind error would show as an exit by now
-            assert server.process.poll() is None, f"server exited:\n{server.log.read_text()}"
-            return
-        assert time.monotonic() < deadline, f"server never answered:\n{server.log.read_text()}"
-        time.sleep(0.1)
+    with serving(index, env) as running:
+        yield running
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -606,3 +508,21 @@ def test_the_result_count_is_announced_from_a_region_that_stays(page: Page) -> N
     expect(region).to_have_text(re.compile(r"\b1 article matches\b"))
     assert page.locator("#results [aria-live]").count() == 0  # the list itself is not live
     assert handle.evaluate("element => element.isConnected")  # updated in place, not replaced
+
+
+def test_live_search_runs_under_the_content_security_policy(page: Page, problems: Problems) -> None:
+    response = page.goto("/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    type_query(page, "comet")
+    expect_results_for(page, COMET["title"])
+    # htmx was told not to inject its indicator <style>, so the policy needs no inline style.
+    assert page.evaluate("document.querySelectorAll('style').length") == 0
+    assert not problems.console, "console errors:\n" + "\n".join(problems.console)
+    # The policy is enforced: a script smuggled into the page does not run, and says so.
+    page.evaluate(
+        """() => { const s = document.createElement('script');
+                   s.textContent = 'window.smuggled = true'; document.body.append(s); }"""
+    )
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.smuggled === undefined")
+    assert any("Content Security Policy" in line for line in problems.console)

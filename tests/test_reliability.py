@@ -335,22 +335,13 @@ def test_full_disk_api_write_answers_json_naming_the_cause(tmp_path, small_disk)
     with serving(index, env, processes=1) as server:
         filler = fill(small_disk)
         body = json.dumps(report_records(100, 200)).encode()
-        answer = server.request(
-            "/api/articles",
-            method="POST",
-            data=body,
-            headers={"Authorization": "Bearer secret-token", "Content-Type": "application/json"},
-        )
+        headers = {"Authorization": "Bearer secret-token", "Content-Type": "application/json"}
+        answer = server.request("/api/articles", method="POST", data=body, headers=headers)
         assert answer.status == 507, answer.text
         assert "No space left on device" in answer.json()["error"]
         assert server.get("/api/search?q=harbour").json()["total"] == 10
         filler.unlink()
-        again = server.request(
-            "/api/articles",
-            method="POST",
-            data=body,
-            headers={"Authorization": "Bearer secret-token", "Content-Type": "application/json"},
-        )
+        again = server.request("/api/articles", method="POST", data=body, headers=headers)
         assert again.status == 200, again.text
         assert server.get("/api/search?q=harbour").json()["total"] == 210
 

@@ -68,13 +68,11 @@ def test_hostile_ids_are_refused_with_a_reason(value, message):
 
 
 @pytest.fixture
-def app(index_dir):
-    return create_app({"INDEX": str(index_dir), "WRITE_TOKEN": TOKEN, "TESTING": True})
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+def client(index_dir):
+    """A test client of an app that takes writes with TOKEN."""
+    return create_app(
+        {"INDEX": str(index_dir), "WRITE_TOKEN": TOKEN, "TESTING": True}
+    ).test_client()
 
 
 def hostile_record(**fields) -> dict:
@@ -88,7 +86,7 @@ def hostile_record(**fields) -> dict:
     }
 
 
-def test_hostile_fields_in_every_view(tmp_path, index_dir, client, app):
+def test_hostile_fields_in_every_view(tmp_path, index_dir, client):
     source = write(
         tmp_path / "in" / "hostile.jsonl",
         "\n".join(

@@ -65,6 +65,13 @@ class _Commands(click.Group):
             raise click.ClickException(f"{error.strerror or error}{where}") from error
 
 
+def wait_option(help_text: str):
+    """Add the `--wait SECONDS` option of commands that take the writer lock."""
+    return click.option(
+        "--wait", type=click.FloatRange(0), default=60.0, show_default=True, help=help_text
+    )
+
+
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="precis")
 def main() -> None:
@@ -94,13 +101,7 @@ def _progress(enabled: bool):
 )
 @click.option("--length", default=None, help='Digest length: "3", "20%" or "60 words".')
 @click.option("--algorithm", type=click.Choice(ALGORITHMS), default=None, help="Digest method.")
-@click.option(
-    "--wait",
-    type=click.FloatRange(0),
-    default=60.0,
-    show_default=True,
-    help="Seconds to wait for another ingest to finish.",
-)
+@wait_option("Seconds to wait for another ingest to finish.")
 @click.option(
     "--progress/--no-progress",
     default=None,
@@ -352,13 +353,7 @@ def stats(index_dir, as_json) -> None:
 @main.command()
 @click.argument("article_id", metavar="ID")
 @index_option
-@click.option(
-    "--wait",
-    type=click.FloatRange(0),
-    default=60.0,
-    show_default=True,
-    help="Seconds to wait for another writer to finish.",
-)
+@wait_option("Seconds to wait for another writer to finish.")
 def delete(article_id, index_dir, wait) -> None:
     """Delete the article ID and its paragraphs from the archive."""
     from index.ingest import delete_article
@@ -376,13 +371,7 @@ def delete(article_id, index_dir, wait) -> None:
 @main.command()
 @click.argument("destination", metavar="DEST", type=click.Path(path_type=Path))
 @index_option
-@click.option(
-    "--wait",
-    type=click.FloatRange(0),
-    default=60.0,
-    show_default=True,
-    help="Seconds to wait for a running ingest to let the backup take its snapshot.",
-)
+@wait_option("Seconds to wait for a running ingest to let the backup take its snapshot.")
 def backup(destination, index_dir, wait) -> None:
     """Copy a consistent snapshot of the archive to DEST (a new or empty folder).
 
@@ -405,13 +394,7 @@ def backup(destination, index_dir, wait) -> None:
 @click.argument("source", metavar="SRC", type=click.Path(path_type=Path, exists=True))
 @index_option
 @click.option("--force", is_flag=True, help="Replace an archive that holds articles.")
-@click.option(
-    "--wait",
-    type=click.FloatRange(0),
-    default=60.0,
-    show_default=True,
-    help="Seconds to wait for another writer to finish.",
-)
+@wait_option("Seconds to wait for another writer to finish.")
 def restore(source, index_dir, force, wait) -> None:
     """Make the archive a copy of the backup in SRC (made by `precis backup`)."""
     from index.backup import restore as restore_backup
