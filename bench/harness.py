@@ -192,9 +192,26 @@ def get(
             connection.close()
 
 
-def server_memory(pid: int) -> int:
-    """Resident memory in bytes of `pid` and its children (Linux /proc)."""
-    total = 0
+@dataclass(frozen=True)
+class Memory:
+    """Resident memory of a server and its processes, in bytes.
+
+    `anonymous` is the heap (where a leak would show); `files` is the mapped index files
+    the processes touched, which grows with the archive and is shared page cache, counted
+    once per process here.
+    """
+
+    anonymous: int
+    files: int
+
+    @property
+    def total(self) -> int:
+        return self.anonymous + self.files
+
+
+def server_memory(pid: int) -> Memory:
+    """Resident memory of `pid` and its children (Linux /proc)."""
+    anonymous = files = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -203,11 +220,13 @@ def server_memory(pid: int) -> int:
             if int(entry.name) != pid and int(stat[1]) != pid:
                 continue
             for line in (entry / "status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
+                if line.startswith(("RssAnon:", "RssShmem:")):
+                    anonymous += int(line.split()[1]) * 1024
+                elif line.startswith("RssFile:"):
+                    files += int(line.split()[1]) * 1024
         except (OSError, IndexError, ValueError):
             continue
-    return total
+    return Memory(anonymous, files)
 
 
 @dataclass

@@ -16,6 +16,7 @@ figures are what one machine does serving itself, not the server's ceiling.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import threading
@@ -27,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (  # noqa: E402
     Clients,
+    get,
     ingest,
     news_articles,
     queries,
@@ -95,6 +97,7 @@ def main() -> None:
         memory["end"] = server_memory(target.process.pid)
         stop.set()
         writer.join(timeout=300)
+        final_articles = json.loads(get(target, "/healthz")[1])["articles"]
 
     print(
         f"\nLoad test: {args.clients} clients for {elapsed / 60:.1f} min on loopback, "
@@ -108,11 +111,23 @@ def main() -> None:
     print(f"\nerrors: {len(clients.errors)}; statuses: {dict(clients.statuses)}")
     for error in clients.errors[:10]:
         print(f"  {error}")
-    growth = (memory["end"] - memory["after 1 minute"]) / max(1, memory["after 1 minute"])
-    print("\n| server memory (all processes) | MB |\n|---|---|")
+
+    def growth(part: str) -> float:
+        warm, end = getattr(memory["after 1 minute"], part), getattr(memory["end"], part)
+        return (end - warm) / max(1, warm) * 100
+
+    print("\n| server memory (all processes) | total MB | heap MB | mapped index MB |")
+    print("|---|---|---|---|")
     for label, value in memory.items():
-        print(f"| {label} | {value / 2**20:.0f} |")
-    print(f"\ngrowth after warm-up (1 minute to end): {growth * 100:+.1f}%")
+        print(
+            f"| {label} | {value.total / 2**20:.0f} | {value.anonymous / 2**20:.0f} "
+            f"| {value.files / 2**20:.0f} |"
+        )
+    print(
+        f"| growth, 1 minute to end | {growth('total'):+.1f}% | {growth('anonymous'):+.1f}% "
+        f"| {growth('files'):+.1f}% |"
+    )
+    print(f"\narchive: {args.articles:,} articles at start, {final_articles:,} at the end")
     for line in ingests:
         print(f"ingest: {line}")
 

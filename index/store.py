@@ -324,12 +324,11 @@ class WhooshArchive:
             searcher = snapshot.searcher
             articles = sum(1 for _ in Term("kind", "article").docs(searcher))
             paragraphs = searcher.doc_count() - articles
-        size = sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
         return ArchiveStats(
             path=str(self.path),
             articles=articles,
             paragraphs=paragraphs,
-            size_bytes=size,
+            size_bytes=_folder_size(self.path),
             last_ingest=self.read_meta().get("last_ingest", ""),
         )
 
@@ -503,6 +502,16 @@ def _add_article(writer, stored: StoredArticle) -> None:
             category=article.category,
             language=article.language,
         )
+
+
+def _folder_size(folder: Path) -> int:
+    """Bytes in the folder's files; a file a commit deletes meanwhile counts as nothing."""
+    total = 0
+    for path in folder.iterdir():
+        with suppress(FileNotFoundError):
+            if path.is_file():
+                total += path.stat().st_size
+    return total
 
 
 def now() -> str:

@@ -326,6 +326,18 @@ def test_full_disk_ingest_and_delete_fail_cleanly_and_can_be_retried(tmp_path, s
     archive.close()
 
 
+def test_serving_from_a_full_disk_says_why_in_one_line(tmp_path, small_disk):
+    fill(small_disk)
+    env = clean_env(tmp_path)
+    started = precis("serve", "--index", str(small_disk / "new"), "--port", "1", env=env)
+    assert started.returncode == 1
+    assert "No space left on device" in started.stderr
+    assert "Traceback" not in started.stderr and len(started.stderr.strip().splitlines()) == 1
+    # Nothing half-made is left to trip the next start: no empty key, no partial index.
+    leftovers = list((small_disk / "new").glob("*")) if (small_disk / "new").exists() else []
+    assert not [p for p in leftovers if p.name == "secret_key" or p.suffix == ".toc"], leftovers
+
+
 def test_full_disk_api_write_answers_json_naming_the_cause(tmp_path, small_disk):
     index = small_disk / "index"
     env = clean_env(tmp_path, write_token="secret-token")
