@@ -144,17 +144,13 @@ class Served:
 
 
 @contextmanager
-def served(articles: int, *, processes: int = 0, **settings: str) -> Iterator[Served]:
-    """An archive of `articles` generated articles, served until the block ends."""
-    work = Path(tempfile.mkdtemp(prefix="precis-load-"))
-    env = bench_env(**settings)
-    index = work / "index"
-    ingest(write_jsonl(work / "articles.jsonl", news_articles(articles)), index, env)
+def serving(index: Path, env: dict[str, str], work: Path, processes: int = 0) -> Iterator[Served]:
+    """`precis serve` on an existing archive, until the block ends."""
     port = free_port()
     command = [*CLI, "serve", "--index", str(index), "--port", str(port)]
     if processes:
         command += ["--processes", str(processes)]
-    log = (work / "server.log").open("w")  # waitress's queue-depth warnings go here
+    log = (work / f"server-{port}.log").open("w")  # waitress's queue-depth warnings go here
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True
     )
@@ -175,6 +171,19 @@ def served(articles: int, *, processes: int = 0, **settings: str) -> Iterator[Se
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+@contextmanager
+def served(articles: int, *, processes: int = 0, **settings: str) -> Iterator[Served]:
+    """An archive of `articles` generated articles, served until the block ends."""
+    work = Path(tempfile.mkdtemp(prefix="precis-load-"))
+    env = bench_env(**settings)
+    index = work / "index"
+    ingest(write_jsonl(work / "articles.jsonl", news_articles(articles)), index, env)
+    try:
+        with serving(index, env, work, processes) as target:
+            yield target
+    finally:
         subprocess.run(["rm", "-rf", str(work)], check=False)
 
 

@@ -34,6 +34,7 @@ from harness import (  # noqa: E402
     queries,
     served,
     server_memory,
+    serving,
     summary,
     write_jsonl,
 )
@@ -47,6 +48,12 @@ def main() -> None:
     parser.add_argument("--ingest-every", type=float, default=60.0, help="seconds")
     parser.add_argument("--ingest-size", type=int, default=100, help="articles per ingest")
     parser.add_argument("--processes", type=int, default=0, help="server processes (0: per core)")
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="ingest new versions of existing articles (the archive keeps its size) "
+        "instead of new articles",
+    )
     args = parser.parse_args()
 
     searches = queries(200)
@@ -72,9 +79,9 @@ def main() -> None:
         stop = threading.Event()
 
         def keep_ingesting() -> None:
-            start = args.articles
+            start = 0 if args.replace else args.articles
             while not stop.wait(args.ingest_every):
-                batch = news_articles(args.ingest_size, start=start, seed=10)
+                batch = news_articles(args.ingest_size, start=start, seed=10 + start)
                 source = write_jsonl(target.work / f"more-{start}.jsonl", batch)
                 began = time.perf_counter()
                 result = ingest(source, target.index, target.env)
@@ -98,10 +105,23 @@ def main() -> None:
         stop.set()
         writer.join(timeout=300)
         final_articles = json.loads(get(target, "/healthz")[1])["articles"]
+        target.process.terminate()
+        target.process.wait(timeout=30)
+        # The control: a new server on the final archive, under the same load for a minute.
+        # If the long-running server ends near it, its growth is the archive's, not a leak.
+        with serving(target.index, target.env, target.work, args.processes) as fresh:
+            control = Clients(fresh, choose, args.clients)
+            control.start()
+            time.sleep(min(60, duration))
+            memory["new server on the final archive, after 1 minute"] = server_memory(
+                fresh.process.pid
+            )
+            control.finish()
 
     print(
         f"\nLoad test: {args.clients} clients for {elapsed / 60:.1f} min on loopback, "
-        f"{args.articles:,} articles at start, {len(ingests)} ingests of {args.ingest_size}\n"
+        f"{args.articles:,} articles at start, {len(ingests)} ingests of {args.ingest_size}"
+        f"{' replaced' if args.replace else ' new'} articles\n"
     )
     print("| requests | requests/s | p50 (ms) | p95 (ms) | p99 (ms) |")
     print("|---|---|---|---|---|")
@@ -116,6 +136,7 @@ def main() -> None:
         warm, end = getattr(memory["after 1 minute"], part), getattr(memory["end"], part)
         return (end - warm) / max(1, warm) * 100
 
+    print(f"control server: {len(control.all_latencies())} requests, {len(control.errors)} errors")
     print("\n| server memory (all processes) | total MB | heap MB | mapped index MB |")
     print("|---|---|---|---|")
     for label, value in memory.items():

@@ -437,7 +437,10 @@ class Snapshot:
     """One generation of the index as a request sees it: a searcher and its columns.
 
     A snapshot is used by one thread at a time (Whoosh readers are not shared between
-    threads) and closed by that thread when it moves to a newer generation.
+    threads) and closed by that thread when it moves to a newer generation. A newer one is
+    opened afresh, never with `searcher.refresh()`: whoosh3 3.54 reuses the old segment
+    readers there, with their old deletion sets, so deleted and replaced articles would
+    linger.
     """
 
     def __init__(self, index) -> None:
