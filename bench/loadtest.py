@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--articles", type=int, default=2000, help="articles served at start")
     parser.add_argument("--ingest-every", type=float, default=60.0, help="seconds")
-    parser.add_argument("--ingest-size", type=int, default=100, help="articles per ingest")
+    parser.add_argument("--ingest-size", type=int, default=25, help="articles per ingest")
     parser.add_argument("--processes", type=int, default=0, help="server processes (0: per core)")
     parser.add_argument(
         "--replace",
