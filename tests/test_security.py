@@ -348,6 +348,16 @@ def test_oversized_body_is_refused_before_it_is_stored(server):
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
 
 
+def test_oversized_browser_upload_gets_a_page(server):
+    head = (
+        b"POST /add HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+        b"Content-Length: 300000000\r\n\r\n"
+    )
+    answer = raw_exchange(server.url, head)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b"text/html" in answer and b"Content-Security-Policy" in answer
+
+
 def test_slow_clients_starve_no_one(server):
     host, port = server.url.removeprefix("http://").split(":")
     slow = []

@@ -21,6 +21,7 @@ SIGTERM or Ctrl-C. The children die with it even when it is killed outright.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import resource
@@ -67,11 +68,39 @@ class _Refused(Error):
         return f"{self.code} {self.reason}", [("Content-Type", "application/json")], body
 
 
+class _TooLargePage(Error):
+    code, reason = 413, "Request Entity Too Large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"That upload is larger than {limit // 2**20} MB, the most this Precis accepts "
+            "at once. Send fewer or smaller files."
+        )
+
+    def to_response(self, ident=None):
+        page = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            "<title>Upload too large · Precis</title>"
+            '<link rel="stylesheet" href="/static/style.css"></head><body><main id="main">'
+            f"<h1>Upload too large</h1><p>{html.escape(self.body)}</p>"
+            '<p><a href="/add">Back to adding articles</a></p></main></body></html>'
+        )
+        return (
+            f"{self.code} {self.reason}",
+            [("Content-Type", "text/html; charset=utf-8")],
+            page.encode("utf-8"),
+        )
+
+
 class _ErrorTask(ErrorTask):
-    """waitress's own error answers (400, 413, 431...) with the security headers too."""
+    """waitress's own error answers (400, 413, 431...) with the security headers too, and
+    an oversized upload from the browser told so on a page rather than in plain text."""
 
     def execute(self):
-        status, headers, body = self.request.error.to_response(self.channel.server.adj.ident)
+        error = self.request.error
+        if error.code == 413 and not (self.request.path or "").startswith("/api/"):
+            error = _TooLargePage(self.channel.server.adj.max_request_body_size)
+        status, headers, body = error.to_response(self.channel.server.adj.ident)
         self.status = status
         self.response_headers.extend(headers)
         self.response_headers.extend(SECURITY_HEADERS.items())
