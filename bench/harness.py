@@ -53,10 +53,14 @@ def _vocabulary(rng: random.Random, size: int = 4000) -> list[str]:
     return sorted(words)
 
 
+def vocabulary(seed: int = 9) -> list[str]:
+    """The generator's own words, most frequent first (Zipfian: rank r has weight 1/(r+1))."""
+    return _vocabulary(random.Random(seed))
+
+
 def news_articles(count: int, *, seed: int = 9, start: int = 0) -> list[dict]:
     """Return `count` deterministic news-like article records (ids `bench-<n>`)."""
-    rng = random.Random(seed)
-    rare = _vocabulary(rng)
+    rare = vocabulary(seed)
     cumulative = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(rare))))
     records = []
     for number in range(start, start + count):

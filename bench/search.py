@@ -1,0 +1,284 @@
+"""Search speed at newsroom scale, beside a lean SQLite FTS5 endpoint in the same run.
+
+Generates a deterministic news-like archive of `--paragraphs` paragraphs (bench/harness.py),
+ingests it with `precis ingest` and into SQLite FTS5 (bench/fts5.py, the same work as
+Precis's live fragment), and measures, Precis beside FTS5:
+
+- in-process: typed queries (1-3 content words), heavy queries (common words), filtered
+  queries (a source, category or date range), page 5, and the empty query;
+- HTTP with one client: the live-search fragment for the typed queries, and keystrokes
+  (every prefix from two letters of 40 queries, as the live page asks for them);
+- HTTP with 8 and 16 concurrent clients for `--seconds` each: requests/s and errors.
+
+    python bench/search.py [--paragraphs 10000] [--seconds 20] [--work DIR]
+
+The archive and the database are kept in `--work` (default: a folder in /tmp named by
+the size) and reused by later runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import fts5  # noqa: E402
+from harness import (  # noqa: E402
+    CLI,
+    COMMON,
+    ROOT,
+    SOURCES,
+    TOPICS,
+    Clients,
+    Served,
+    bench_env,
+    free_port,
+    get,
+    ingest,
+    news_articles,
+    percentile,
+    serving,
+    write_jsonl,
+)
+
+from index.models import SearchRequest  # noqa: E402
+from index.store import WhooshArchive  # noqa: E402
+
+PARAGRAPHS_PER_ARTICLE = 10  # the generator's average (8-12)
+
+
+def build(work: Path, paragraphs: int) -> dict[str, float]:
+    """Make (or reuse) the archive and the FTS5 database; return build figures."""
+    done = work / "built"
+    figures: dict[str, float] = {}
+    if done.exists():
+        return figures
+    work.mkdir(parents=True, exist_ok=True)
+    articles = news_articles(max(1, paragraphs // PARAGRAPHS_PER_ARTICLE))
+    source = write_jsonl(work / "articles.jsonl", articles)
+    began = time.perf_counter()
+    ingest(source, work / "index", bench_env())
+    figures["precis ingest (s)"] = time.perf_counter() - began
+    began = time.perf_counter()
+    fts5.build(work / "fts5.sqlite", articles)
+    figures["fts5 build (s)"] = time.perf_counter() - began
+    done.write_text("ok")
+    return figures
+
+
+def query_sets(articles: int, seed: int = 5) -> dict[str, list[SearchRequest]]:
+    """200 queries: 100 typed, 50 heavy (common words), 50 filtered (a source, category or
+    year). A typed query is 1-3 content words taken, in order, from one paragraph of a
+    random article of the archive, as a reader recalls a story."""
+    rng = random.Random(seed)
+    common = set(COMMON)
+
+    def recalled() -> str:
+        record = news_articles(1, start=rng.randrange(articles))[0]
+        words = [
+            w.strip(".").lower()
+            for w in rng.choice(record["paragraphs"]).split()
+            if len(w.strip(".")) >= 4 and w.strip(".").lower() not in common
+        ]
+        count = min(len(words), rng.randint(1, 3))
+        first = rng.randrange(len(words) - count + 1)
+        return " ".join(words[first : first + count])
+
+    typed = [SearchRequest(recalled()) for _ in range(100)]
+    heavy = [SearchRequest(" ".join(rng.sample(COMMON[:12], rng.randint(1, 2)))) for _ in range(50)]
+    filtered = []
+    for _ in range(50):
+        words = recalled()
+        kind = rng.choice(["source", "category", "date"])
+        if kind == "source":
+            filtered.append(SearchRequest(words, source=rng.choice(SOURCES)))
+        elif kind == "category":
+            filtered.append(SearchRequest(words, category=rng.choice(sorted(TOPICS))))
+        else:
+            year = rng.randint(2010, 2024)
+            start, end = f"{year}-01-01", f"{year}-12-31"
+            filtered.append(SearchRequest(words, date_from=start, date_to=end))
+    return {"typed": typed, "heavy": heavy, "filtered": filtered}
+
+
+def timed(function, items) -> list[float]:
+    times = []
+    for item in items:
+        began = time.perf_counter()
+        function(item)
+        times.append(time.perf_counter() - began)
+    return times
+
+
+def row(label: str, precis: list[float], baseline: list[float] | None) -> str:
+    p50, p95 = statistics.median(precis) * 1000, percentile(precis, 0.95) * 1000
+    if not baseline:
+        return f"| {label} | {p50:.1f} | {p95:.1f} | - | - | - | - |"
+    b50, b95 = statistics.median(baseline) * 1000, percentile(baseline, 0.95) * 1000
+    return (
+        f"| {label} | {p50:.1f} | {p95:.1f} | {b50:.1f} | {b95:.1f} | "
+        f"{p50 / b50:.1f}x | {p95 / b95:.1f}x |"
+    )
+
+
+def fts5_request(request: SearchRequest) -> str:
+    return request.query
+
+
+def in_process(work: Path, sets: dict[str, list[SearchRequest]]) -> list[str]:
+    archive = WhooshArchive(work / "index")
+    endpoint = fts5.Endpoint(work / "fts5.sqlite")
+    for request in sets["typed"][:20]:  # warm both
+        archive.search(request)
+        endpoint.fragment(request.query)
+    rows = []
+    for name, requests in sets.items():
+        precis = timed(archive.search, requests)
+        baseline = (
+            None if name == "filtered" else timed(lambda r: endpoint.fragment(r.query), requests)
+        )
+        rows.append(row(f"in-process, {name} ({len(requests)})", precis, baseline))
+    page5 = [SearchRequest(r.query, page=5) for r in sets["typed"]]
+    rows.append(
+        row(
+            "in-process, page 5 (100)",
+            timed(archive.search, page5),
+            timed(lambda r: endpoint.fragment(r.query, page=5), page5),
+        )
+    )
+    empty = [SearchRequest("")] * 30
+    rows.append(
+        row(
+            "in-process, empty query (30)",
+            timed(archive.search, empty),
+            timed(lambda r: endpoint.fragment(""), empty),
+        )
+    )
+    # Do both find the same articles? Precis widens to any word when no article has them
+    # all (and tolerates typos), FTS5 as built here does not: the ratios mean most where
+    # the totals agree.
+    agree = found_precis = found_fts5 = 0
+    for request in sets["typed"]:
+        mine = archive.search(request).total
+        html = endpoint.fragment(request.query)
+        theirs = int(html.split("<p>", 1)[1].split(" ", 1)[0])
+        found_precis += mine > 0
+        found_fts5 += theirs > 0
+        agree += mine == theirs
+    rows.append(
+        f"| typed queries with results: Precis {found_precis}, FTS5 {found_fts5}; "
+        f"same total: {agree} of {len(sets['typed'])} | | | | | | |"
+    )
+    archive.close()
+    return rows
+
+
+def keystrokes(sets: dict[str, list[SearchRequest]]) -> list[str]:
+    typed = []
+    for request in sets["typed"][:40]:
+        text = request.query
+        typed.extend(text[:n] for n in range(2, len(text) + 1) if not text[:n].endswith(" "))
+    return typed
+
+
+def http_one_client(precis: Served, baseline: Served, paths: list[str], label: str) -> str:
+    headers = {"HX-Request": "true"}
+    a = timed(lambda q: get(precis, "/search?" + urlencode({"q": q}), headers), paths)
+    b = timed(lambda q: get(baseline, "/search?" + urlencode({"q": q})), paths)
+    return row(f"HTTP 1 client, {label} ({len(paths)})", a, b)
+
+
+def concurrent(target: Served, clients: int, seconds: float, texts: list[str]) -> tuple:
+    def choose(rng: random.Random):
+        return "q", "/search?" + urlencode({"q": rng.choice(texts)}), {"HX-Request": "true"}
+
+    pool = Clients(target, choose, clients)
+    began = time.perf_counter()
+    pool.start()
+    time.sleep(seconds)
+    pool.finish()
+    elapsed = time.perf_counter() - began
+    values = pool.all_latencies()
+    return len(values) / elapsed, percentile(values, 0.95) * 1000, len(pool.errors)
+
+
+def serve_fts5(database: Path, port: int) -> None:
+    from waitress import serve
+
+    serve(fts5.app(database), host="127.0.0.1", port=port, threads=8, _quiet=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--paragraphs", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=20.0, help="per concurrency level")
+    parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--serve-fts5", nargs=2, metavar=("DB", "PORT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_fts5:
+        serve_fts5(Path(args.serve_fts5[0]), int(args.serve_fts5[1]))
+        return
+
+    work = args.work or Path(f"/tmp/precis-bench-search-{args.paragraphs}")
+    figures = build(work, args.paragraphs)
+    sets = query_sets(max(1, args.paragraphs // PARAGRAPHS_PER_ARTICLE))
+    rows = in_process(work, sets)
+
+    port = free_port()
+    fts5_server = subprocess.Popen(
+        [sys.executable, __file__, "--serve-fts5", str(work / "fts5.sqlite"), str(port)],
+        cwd=ROOT,
+    )
+    baseline = Served("127.0.0.1", port, fts5_server, work, {}, work)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                get(baseline, "/healthz")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        with serving(work / "index", bench_env(), work) as precis:
+            texts = [r.query for r in sets["typed"]]
+            for text in texts[:20]:
+                get(precis, "/search?" + urlencode({"q": text}), {"HX-Request": "true"})
+            rows.append(http_one_client(precis, baseline, texts, "typed"))
+            rows.append(http_one_client(precis, baseline, keystrokes(sets), "keystrokes"))
+            load = []
+            for clients in (8, 16):
+                mine = concurrent(precis, clients, args.seconds, texts)
+                theirs = concurrent(baseline, clients, args.seconds, texts)
+                load.append((clients, mine, theirs))
+    finally:
+        fts5_server.terminate()
+        fts5_server.wait(timeout=30)
+
+    print(f"\nSearch at {args.paragraphs:,} paragraphs ({work}); CLI: {' '.join(CLI[1:])}")
+    for name, value in figures.items():
+        print(f"- {name}: {value:.1f}")
+    print("\n| what | Precis p50 (ms) | Precis p95 (ms) | FTS5 p50 (ms) | FTS5 p95 (ms) "
+          "| p50 ratio | p95 ratio |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for line in rows:
+        print(line)
+    print("\n| clients | Precis requests/s | Precis p95 (ms) | errors | FTS5 requests/s "
+          "| FTS5 p95 (ms) | errors | throughput ratio |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
+    for clients, (rate, p95, errors), (b_rate, b_p95, b_errors) in load:
+        print(
+            f"| {clients} | {rate:.1f} | {p95:.1f} | {errors} | {b_rate:.1f} | {b_p95:.1f} "
+            f"| {b_errors} | {rate / b_rate:.2f}x |"
+        )
+
+
+if __name__ == "__main__":
+    main()
