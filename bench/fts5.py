@@ -21,6 +21,7 @@ from jinja2 import Environment
 from markupsafe import escape
 
 _WORD = re.compile(r"\w+")
+PER_ARTICLE = 100_000  # rowid = article number * PER_ARTICLE + paragraph number
 TEMPLATE = Environment(autoescape=True).from_string(
     """<section id="results"><p>{{ total }} articles match</p><ol>
 {% for a in articles %}<li><h2><a href="/articles/{{ a.id }}">{{ a.title }}</a></h2>
@@ -38,20 +39,23 @@ def build(path: Path, articles: Iterable[dict]) -> None:
     db = sqlite3.connect(path)
     db.executescript(
         """
-        CREATE TABLE article(id TEXT PRIMARY KEY, title TEXT, source TEXT, category TEXT,
-                             date TEXT);
-        CREATE VIRTUAL TABLE para USING fts5(article UNINDEXED, number UNINDEXED, text,
-                                             tokenize='porter unicode61', prefix='2 3 4');
+        CREATE TABLE article(n INTEGER PRIMARY KEY, id TEXT UNIQUE, title TEXT, source TEXT,
+                             category TEXT, date TEXT);
+        CREATE VIRTUAL TABLE para USING fts5(text, tokenize='porter unicode61',
+                                             prefix='2 3 4');
         """
     )
-    for record in articles:
+    # A paragraph's rowid is article number * PER_ARTICLE + paragraph number, so grouping
+    # and counting by article never reads a row's content.
+    for number, record in enumerate(articles):
         db.execute(
-            "INSERT INTO article VALUES (?, ?, ?, ?, ?)",
-            (record["id"], record["title"], record["source"], record["category"], record["date"]),
-        )
+            "INSERT INTO article VALUES (?, ?, ?, ?, ?, ?)",
+            (number, record["id"], record["title"], record["source"], record["category"],
+             record["date"]),
+        )  # fmt: skip
         db.executemany(
-            "INSERT INTO para(article, number, text) VALUES (?, ?, ?)",
-            [(record["id"], n, text) for n, text in enumerate(record["paragraphs"])],
+            "INSERT INTO para(rowid, text) VALUES (?, ?)",
+            [(number * PER_ARTICLE + n, text) for n, text in enumerate(record["paragraphs"])],
         )
     db.commit()
     db.close()
@@ -90,36 +94,49 @@ class Endpoint:
             total = db.execute("SELECT count(*) FROM article").fetchone()[0]
             shown = [_article(row, []) for row in rows]
             return TEMPLATE.render(total=total, articles=shown, facets={})
-        db.execute("DROP TABLE IF EXISTS temp.hits")
-        db.execute(
-            "CREATE TEMP TABLE hits AS SELECT article, min(rank) AS best FROM "
-            "(SELECT article, rank FROM para WHERE para MATCH ?) GROUP BY article",
-            (expression,),
-        )
-        total = db.execute("SELECT count(*) FROM temp.hits").fetchone()[0]
+        # Ranked: only the best paragraphs (FTS5 keeps a top-k for ORDER BY rank LIMIT),
+        # grouped by article here. Counted: every matching article, without ranking.
+        wanted = page * per_page
+        window = max(300, wanted * 5)
+        best: dict[int, list[int]] = {}  # article -> its best paragraphs' rowids, in order
+        for (rowid,) in db.execute(
+            "SELECT rowid FROM para WHERE para MATCH ? ORDER BY rank LIMIT ?",
+            (expression, window),
+        ):
+            best.setdefault(rowid // PER_ARTICLE, []).append(rowid)
+        order = list(best)
+        matching = f"SELECT DISTINCT rowid / {PER_ARTICLE} FROM para WHERE para MATCH ?"
+        total = db.execute(f"SELECT count(*) FROM ({matching})", (expression,)).fetchone()[0]
         facets = {
             name: db.execute(
-                f"SELECT a.{name}, count(*) AS n FROM temp.hits h JOIN article a ON a.id = "
-                f"h.article GROUP BY a.{name} ORDER BY n DESC LIMIT 12"
+                f"SELECT {name}, count(*) AS c FROM article WHERE n IN ({matching}) "
+                f"GROUP BY {name} ORDER BY c DESC LIMIT 12",
+                (expression,),
             ).fetchall()
             for name in ("source", "category")
         }
-        top = db.execute(
-            "SELECT a.id, a.title, a.date, a.source, a.category FROM temp.hits h "
-            "JOIN article a ON a.id = h.article ORDER BY h.best LIMIT ? OFFSET ?",
-            (per_page, (page - 1) * per_page),
-        ).fetchall()
-        shown = []
-        for row in top:
-            snippets = [
-                snippet
-                for (snippet,) in db.execute(
-                    "SELECT snippet(para, 2, '<mark>', '</mark>', ' … ', 40) FROM para "
-                    "WHERE para MATCH ? AND article = ? ORDER BY rank LIMIT 2",
-                    (expression, row[0]),
-                )
-            ]
-            shown.append(_article(row, [_escape_marked(s) for s in snippets]))
+        page_ids = order[(page - 1) * per_page : wanted]
+        rows = {
+            row[0]: row[1:]
+            for row in db.execute(
+                "SELECT n, id, title, date, source, category FROM article WHERE n IN "
+                f"({','.join('?' * len(page_ids))})",
+                page_ids,
+            )
+        }
+        top = [(article, rows[article]) for article in page_ids if article in rows]
+        wanted_rows = [rowid for article in page_ids for rowid in best[article][:2]]
+        snippets = dict(
+            db.execute(
+                "SELECT rowid, snippet(para, 0, '<mark>', '</mark>', ' … ', 40) FROM para "
+                f"WHERE para MATCH ? AND rowid IN ({','.join('?' * len(wanted_rows))})",
+                (expression, *wanted_rows),
+            )
+        )
+        shown = [
+            _article(row, [_escape_marked(snippets[r]) for r in best[n][:2] if r in snippets])
+            for n, row in top
+        ]
         return TEMPLATE.render(total=total, articles=shown, facets=facets)
 
 
