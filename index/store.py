@@ -350,6 +350,7 @@ class WhooshArchive:
                 f"can't write to the archive at {self.path}: {_reason(error)}", error
             ) from error
         try:
+            self._remove_leftovers()  # what a killed writer left: it had this lock
             yield
         finally:
             lock.release()
@@ -390,12 +391,15 @@ class WhooshArchive:
             raise
 
     def _remove_leftovers(self) -> None:
-        """Delete files that no generation refers to (a failed or killed commit's)."""
+        """Delete files that no generation refers to (a failed or killed commit's): orphan
+        segments, temporary tables of contents and temporary folders. Only with the writer
+        lock held; readers of older generations keep the files they have open."""
         with suppress(Exception):
             index = open_dir(self.path)
             toc = index._read_toc()
             clean_files(index.storage, index.indexname, toc.generation, toc.segments)
-            for leftover in [*self.path.glob("*.tmp"), *self.path.glob("_MAIN_*.toc.*")]:
+            leftovers = ("*.tmp", "_MAIN_*.toc.*", ".*.restoring")
+            for leftover in [path for pattern in leftovers for path in self.path.glob(pattern)]:
                 if leftover.is_dir():
                     shutil.rmtree(leftover, ignore_errors=True)
                 else:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from conftest import write
-from servers import alive, children_of, clean_env, precis, serving
+from servers import CLI, alive, children_of, clean_env, precis, serving
 
 from index.backup import export_jsonl
 from index.ingest import ingest_paths
@@ -164,7 +164,7 @@ def test_sigkill_at_twenty_moments_of_a_first_ingest(tmp_path):
     for run in range(20):
         index = tmp_path / f"first-{run}"
         victim = subprocess.Popen(
-            [*precis_command(), *command(index)],
+            [*CLI, *command(index)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -192,10 +192,24 @@ def test_sigkill_at_twenty_moments_of_a_first_ingest(tmp_path):
     assert sum(outcomes.values()) == 20
 
 
-def precis_command() -> list[str]:
-    from servers import CLI
-
-    return CLI
+def test_what_a_killed_writer_left_is_removed_by_the_next(tmp_path):
+    index = tmp_path / "index"
+    archive = WhooshArchive(index, create=True)
+    ingest_paths(archive, [jsonl(tmp_path / "a.jsonl", report_records(0, 5))])
+    kept = index_files(index)
+    # What a SIGKILL in the middle of a commit or a restore can leave behind:
+    (index / "MAIN_k1llmidcommit.seg").write_bytes(b"\0" * 1000)  # an orphan segment
+    (index / "_MAIN_99.toc.1764000000.5").write_bytes(b"half a table of contents")
+    (index / "MAIN.tmp").mkdir()
+    (index / "MAIN.tmp" / "postings").write_bytes(b"\0" * 100)
+    (index / ".MAIN_abc.seg.restoring").write_bytes(b"\0" * 10)
+    report = ingest_paths(archive, [jsonl(tmp_path / "b.jsonl", report_records(5, 5))])
+    assert report.ok and archive.stats().articles == 10
+    left = index_files(index) - kept
+    assert all(name.endswith(".seg") or name.endswith(".toc") for name in left), left
+    assert not {"MAIN_k1llmidcommit.seg", "MAIN.tmp", ".MAIN_abc.seg.restoring"} & left
+    assert not [name for name in left if ".toc." in name]
+    archive.close()
 
 
 def wait_for(condition, timeout: float = 20, step: float = 0.1):
@@ -213,7 +227,7 @@ def test_digest_workers_die_with_a_killed_ingest(tmp_path):
     env = clean_env(tmp_path)
     victim = subprocess.Popen(
         [
-            *precis_command(),
+            *CLI,
             "ingest",
             str(source),
             "--index",
@@ -420,7 +434,7 @@ def test_backup_and_restore_while_searches_and_ingests_run(served_reports, tmp_p
     more = jsonl(tmp_path / "more.jsonl", report_records(200, 1000))
     with Readers(server).running() as readers:
         ingest = subprocess.Popen(
-            [*precis_command(), "ingest", str(more), "--index", str(index)],
+            [*CLI, "ingest", str(more), "--index", str(index)],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
