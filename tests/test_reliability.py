@@ -268,20 +268,27 @@ def test_a_server_process_that_dies_is_replaced(served_reports):
 # --- full and read-only disks ---------------------------------------------------------------
 
 
+def unavailable(reason: str) -> None:
+    """Skip where the platform can't make a full or read-only disk; under CI, fail."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run the disk tests: {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A 3 MB tmpfs, mounted for the test (needs root)."""
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
     if os.geteuid() != 0:
-        pytest.skip("mounting a small filesystem needs root; this run is not root")
+        unavailable("mounting a small filesystem needs root; this run is not root")
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount_point)],
         capture_output=True,
         text=True,
     )
     if mounted.returncode != 0:
-        pytest.skip(f"this machine can't mount a tmpfs here: {mounted.stderr.strip()}")
+        unavailable(f"this machine can't mount a tmpfs here: {mounted.stderr.strip()}")
     try:
         yield mount_point
     finally:
@@ -378,7 +385,7 @@ def read_only(folder: Path):
     if os.geteuid() == 0:
         bound = subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True)
         if bound.returncode != 0:
-            pytest.skip(f"can't bind-mount here: {bound.stderr.decode().strip()}")
+            unavailable(f"can't bind-mount here: {bound.stderr.decode().strip()}")
         subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], check=True)
         try:
             yield

@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from index.store import ArchiveError, WhooshArchive
@@ -61,6 +61,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     @app.before_request
     def pin_snapshot() -> None:
         g.precis_reading = ExitStack()
+        if request.endpoint == "static":  # files from disk: nothing to read from the index
+            return
         try:
             g.precis_reading.enter_context(archive.reading())
         except Exception:  # an unreadable archive: each view (and /healthz) reports it
