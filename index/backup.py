@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 from whoosh.index import TOC, clean_files, open_dir
-from whoosh.query import Term
 
 from .models import StoredArticle
 from .store import (
@@ -191,9 +191,11 @@ def stored_articles(archive: WhooshArchive) -> Iterator[StoredArticle]:
         searcher = snapshot.searcher
         if not searcher.doc_count_all():
             return
-        ids = snapshot.columns.article
-        for number in sorted(Term("kind", "article").docs(searcher), key=ids.__getitem__):
-            yield StoredArticle.from_json(searcher.stored_fields(number)["record"])
+        tables = snapshot.tables
+        live = np.flatnonzero(tables.article_live)
+        for article in live[np.argsort(tables.id_rank[live], kind="stable")].tolist():
+            record = int(tables.article_record[article])
+            yield StoredArticle.from_json(searcher.stored_fields(record)["record"])
 
 
 def export_jsonl(archive: WhooshArchive, out: IO[str]) -> int:

@@ -8,9 +8,10 @@ Flow for one request:
 2. Words of five letters or more that the archive has (almost) never seen get
    fuzzy alternatives (edit distance 1, or 2 from nine letters), and a "did you
    mean" suggestion is made from the archive's own (unstemmed) vocabulary.
-3. Every matching paragraph is read once through per-document columns: that gives
-   the total, the facet counts (source, category, year; each counted without its
-   own filter) and the set of paragraphs that pass the filters.
+3. The query is evaluated over the generation's arrays (`index.tables`): the matching
+   paragraphs and their BM25 scores, their articles, the total, the facet counts
+   (source, category, year; each counted without its own filter) and the paragraphs
+   that pass the filters, in a few array operations however many paragraphs match.
 4. The page's articles are chosen (best paragraph score with a small bonus per
    further matching paragraph, or newest first), and only the paragraphs shown are
    highlighted: `<mark>` around the query terms, every other character escaped.
@@ -24,11 +25,12 @@ If all-terms finds nothing, any-term is tried and the reader is told.
 from __future__ import annotations
 
 import re
-from collections import Counter
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
 from markupsafe import escape
 from whoosh.analysis import Analyzer
 from whoosh.qparser import (
@@ -51,10 +53,14 @@ from .models import ArticleResult, FacetCount, Hit, SearchPage, SearchRequest, S
 from .store import (
     ANALYZER,
     OTHER_LANGUAGES,
+    STOP_LIST,
+    WEIGHTING,
     WhooshArchive,
     analyzer_for,
     make_schema,
+    stem_english,
 )
+from .tables import Matches, Tables, evaluate, term_scores
 
 HITS_PER_ARTICLE = 3
 PARAGRAPH_WINDOW = 300  # scored paragraph hits read per round when ranking articles
@@ -74,7 +80,6 @@ ALL_TERMS_MAX_WORDS = 2
 PROXIMITY_BOOST = 0.15
 PROXIMITY_SLOP = 6
 PROXIMITY_RERANK = 100  # the best paragraphs by BM25 that the proximity bonus reorders
-FACETS = ("source", "category", "year")
 
 
 # --- the query --------------------------------------------------------------------------
@@ -140,8 +145,9 @@ def parse_query(
     return query
 
 
-def _proximity(query: Query) -> Query | None:
-    """A query for consecutive query words that occur close together, or None."""
+def _proximity(query: Query) -> list[tuple[str, str]]:
+    """The pairs of consecutive query words (English text terms) that score more when
+    they occur close together, in order."""
     words: list[str] = []
 
     def collect(node: Query) -> None:
@@ -154,49 +160,63 @@ def _proximity(query: Query) -> Query | None:
                 collect(child)
 
     collect(query)
-    pairs = [(a, b) for a, b in zip(words, words[1:], strict=False) if a != b]
-    if not PROXIMITY_BOOST or not pairs:
-        return None
-    return Or(
-        [Phrase("text", list(pair), slop=PROXIMITY_SLOP, boost=PROXIMITY_BOOST) for pair in pairs]
-    )
+    if not PROXIMITY_BOOST:
+        return []
+    return [(a, b) for a, b in zip(words, words[1:], strict=False) if a != b]
 
 
-def _proximity_bonus(searcher, near: Query, docnums: Iterable[int]) -> dict[int, float]:
-    """Score `near` on the given documents only, by skipping its matcher to each of them.
+def _proximity_bonus(
+    searcher, tables: Tables, pairs: list[tuple[str, str]], docnums: Iterable[int]
+) -> dict[int, float]:
+    """The bonus of each document where a pair's words occur in order within
+    PROXIMITY_SLOP positions: PROXIMITY_BOOST times the pair's BM25 score there (what
+    Whoosh's `Phrase(slop=...)` scores, computed for these documents only).
 
-    Span matching is the costliest thing Whoosh does: run over every match, it multiplied
-    the time of a five-word query by four, so it only reorders the best paragraphs.
+    Positions are read only for these documents: run over every match, span matching
+    multiplied the time of a five-word query by four.
     """
+    docs = sorted(set(docnums))
     bonus: dict[int, float] = {}
-    matcher = near.matcher(searcher, searcher.context())
-    for docnum in sorted(docnums):
-        if not matcher.is_active():
-            break
-        if matcher.id() < docnum:
-            matcher.skip_to(docnum)
-            if not matcher.is_active():
-                break
-        if matcher.id() == docnum:
-            bonus[docnum] = matcher.score()
+    if not pairs or not docs:
+        return bonus
+    wanted = np.array(docs, dtype=np.int32)
+    positions, scores = {}, {}
+    for word in {word for pair in pairs for word in pair}:
+        positions[word] = tables.positions(searcher, "text", word, docs)
+        found = term_scores(tables, searcher, "text", word, wanted)
+        scores[word] = dict(zip(docs, found, strict=True))
+    for a, b in pairs:
+        first, second = positions[a], positions[b]
+        for doc in docs:
+            if doc in first and doc in second and _near(first[doc], second[doc]):
+                pair_score = scores[a][doc] + scores[b][doc]
+                bonus[doc] = bonus.get(doc, 0.0) + PROXIMITY_BOOST * pair_score
     return bonus
 
 
-def _paragraphs_only(query: Query) -> Query:
-    """Restrict a query to paragraph documents when it could match article records.
+def _largest_bonus(
+    searcher, tables: Tables, pairs: list[tuple[str, str]], docs: list[int]
+) -> dict[int, float]:
+    """The bonus each document would get if every pair occurred close together: an upper
+    bound, from scores alone, with no positions read."""
+    wanted = np.array(sorted(set(docs)), dtype=np.int32)
+    scores = {
+        word: term_scores(tables, searcher, "text", word, wanted)
+        for word in {word for pair in pairs for word in pair}
+    }
+    most = np.zeros(len(wanted))
+    for a, b in pairs:
+        most += PROXIMITY_BOOST * (np.array(scores[a]) + np.array(scores[b]))
+    return dict(zip(wanted.tolist(), most.tolist(), strict=True))
 
-    Text and title terms exist only in paragraph documents, so only a query with a NOT
-    clause (which matches whatever lacks a word) needs the extra, costly, condition.
-    """
-    if _has_not(query):
-        return query & Term("kind", "para")
-    return query
 
-
-def _has_not(query: Query) -> bool:
-    if isinstance(query, Not):
-        return True
-    return not query.is_leaf() and any(_has_not(child) for child in query.children())
+def _near(first: list[int], second: list[int]) -> bool:
+    """Whether some position of `second` follows one of `first` by 1..PROXIMITY_SLOP."""
+    for position in first:
+        after = bisect_right(second, position)
+        if after < len(second) and second[after] - position <= PROXIMITY_SLOP:
+            return True
+    return False
 
 
 def _word_count(query: Query) -> int:
@@ -226,7 +246,7 @@ class _Typos:
 _FIELD_PREFIX = re.compile(r"\w+:")
 
 
-def _typos(searcher, text: str) -> _Typos:
+def _typos(searcher, text: str, tables: Tables | None = None) -> _Typos:
     """Find words of 5+ letters seen in fewer than FEW_MATCHES paragraphs, their close
     spellings in the archive (edit distance 1, or 2 from 9 letters) and a suggestion."""
     typos = _Typos()
@@ -239,7 +259,10 @@ def _typos(searcher, text: str) -> _Typos:
         if len(stems) != 1:
             continue
         stem = stems[0]
-        frequency = sum(searcher.doc_frequency(f, stem) for f in TEXT_FIELDS)
+        if tables is not None:
+            frequency = sum(tables.doc_frequency(searcher, f, stem) for f in TEXT_FIELDS)
+        else:
+            frequency = sum(searcher.doc_frequency(f, stem) for f in TEXT_FIELDS)
         if frequency >= FEW_MATCHES:
             continue
         distance = 2 if len(word) >= 9 else 1
@@ -319,100 +342,137 @@ def _highlight_terms(searcher, query: Query) -> frozenset[str]:
 # --- matching, facets, ranking ------------------------------------------------------------
 
 
-@dataclass
-class _Match:
-    """Every matching paragraph of one article, and the article's facet values."""
+class _Found:
+    """The paragraphs a query matched, their articles, and which of those pass the filters."""
 
-    paragraphs: list[int]
-    source: str
-    category: str
-    date: str
+    def __init__(self, tables: Tables, matches: Matches, request: SearchRequest) -> None:
+        self.tables = tables
+        self.matches = matches
+        self.doc_article = tables.doc_article[matches.docs]
+        self.articles = np.unique(self.doc_article)
+        self.articles = self.articles[tables.article_live[self.articles]]
+        articles = self.articles
+        self.by_source = tables.passing(articles, source=request.source)
+        self.by_category = tables.passing(articles, category=request.category)
+        self.by_date = tables.passing(
+            articles, date_from=request.date_from, date_to=request.date_to
+        )
+        self.passing = self.by_source & self.by_category & self.by_date
+        self.selected = articles[self.passing]
+
+    @property
+    def total(self) -> int:
+        return len(self.selected)
+
+    def allowed_docs(self) -> Matches:
+        """The matching paragraphs of the articles that pass the filters."""
+        keep = np.isin(self.doc_article, self.selected, assume_unique=False)
+        return Matches(self.matches.docs[keep], self.matches.scores[keep])
+
+    def facets(self) -> dict[str, list[FacetCount]]:
+        """Count matching articles per facet value, each facet ignoring its own filter."""
+        tables = self.tables
+        articles = self.articles
+        facets = {
+            "source": _counts(
+                tables.article_source[articles[self.by_category & self.by_date]],
+                tables.sources.values,
+            ),
+            "category": _counts(
+                tables.article_category[articles[self.by_source & self.by_date]],
+                tables.categories.values,
+            ),
+            "year": _counts(
+                tables.article_year[articles[self.by_source & self.by_category]],
+                tables.years.values,
+            ),
+        }
+        facets["year"].sort(key=lambda count: count.value, reverse=True)
+        return facets
 
 
-def _passes(match: _Match, request: SearchRequest, skip: str = "") -> bool:
-    if skip != "source" and request.source and match.source != request.source:
-        return False
-    if skip != "category" and request.category and match.category != request.category:
-        return False
-    if skip != "year":
-        if request.date_from and (not match.date or match.date < request.date_from):
-            return False
-        if request.date_to and (not match.date or match.date > request.date_to):
-            return False
-    return True
-
-
-def _matches(archive: WhooshArchive, docnums: Iterable[int]) -> dict[str, _Match]:
-    columns = archive.columns()
-    matches: dict[str, _Match] = {}
-    for docnum in docnums:
-        article_id = columns.article[docnum]
-        match = matches.get(article_id)
-        if match is None:
-            match = matches[article_id] = _Match(
-                [], columns.source[docnum], columns.category[docnum], columns.date[docnum]
-            )
-        match.paragraphs.append(docnum)
-    return matches
-
-
-def _facets(matches: dict[str, _Match], request: SearchRequest) -> dict[str, list[FacetCount]]:
-    """Count matching articles per facet value, each facet ignoring its own filter."""
-    counts = {name: Counter() for name in FACETS}
-    for match in matches.values():
-        if _passes(match, request, skip="source") and match.source:
-            counts["source"][match.source] += 1
-        if _passes(match, request, skip="category") and match.category:
-            counts["category"][match.category] += 1
-        if _passes(match, request, skip="year") and match.date:
-            counts["year"][match.date[:4]] += 1
-    facets = {
-        name: [FacetCount(value, n) for value, n in sorted(c.items(), key=lambda i: (-i[1], i[0]))]
-        for name, c in counts.items()
-    }
-    facets["year"].sort(key=lambda count: count.value, reverse=True)
-    return facets
+def _counts(codes: np.ndarray, values: list[str]) -> list[FacetCount]:
+    codes = codes[codes >= 0]
+    if not len(codes):
+        return []
+    counts = np.bincount(codes, minlength=len(values))
+    present = np.flatnonzero(counts)
+    found = [FacetCount(values[code], int(counts[code])) for code in present.tolist()]
+    return sorted(found, key=lambda count: (-count.count, count.value))
 
 
 def _ranked(
-    searcher,
-    query: Query,
-    near: Query | None,
-    allowed: set[int] | None,
-    archive: WhooshArchive,
-    wanted: int,
-) -> list[tuple[str, list[tuple[float, int]]]]:
+    searcher, found: Matches, near: list[tuple[str, str]], tables: Tables, wanted: int
+) -> list[tuple[int, list[tuple[float, int]]]]:
     """The best `wanted` articles by relevance, each with its scored paragraph hits.
 
-    The best PROXIMITY_RERANK paragraphs get the proximity bonus of `near` before grouping.
+    Paragraphs are read best first in windows of PARAGRAPH_WINDOW (growing fourfold until
+    enough articles are found); the best PROXIMITY_RERANK get the proximity bonus of
+    `near` before grouping. Positions are read only for the paragraphs of articles that
+    could still reach the first `wanted` with the largest bonus they could get.
     """
-    articles = archive.columns().article
     limit = PARAGRAPH_WINDOW
+    articles = tables.doc_article
     while True:
-        results = searcher.search(query, filter=allowed, limit=limit)
-        top = list(results.top_n)
-        if near is not None and top:
-            head = top[:PROXIMITY_RERANK]
-            bonus = _proximity_bonus(searcher, near, (docnum for _, docnum in head))
-            head = [(score + bonus.get(docnum, 0.0), docnum) for score, docnum in head]
-            top = sorted(head, key=lambda hit: (-hit[0], hit[1])) + top[PROXIMITY_RERANK:]
-        groups: dict[str, list[tuple[float, int]]] = {}
-        for score, docnum in top:
-            groups.setdefault(articles[docnum], []).append((score, docnum))
-        if len(groups) >= wanted or len(results.top_n) < limit:
+        top = _best_first(found, limit)
+        hits = list(zip(found.scores[top].tolist(), found.docs[top].tolist(), strict=True))
+        groups = _grouped(hits, articles)
+        if len(groups) >= wanted or limit >= len(found):
             break
         limit *= 4
+    if near and hits:
+        head = hits[:PROXIMITY_RERANK]
+        most = _largest_bonus(searcher, tables, near, [docnum for _, docnum in head])
+        bound = {docnum: score + most.get(docnum, 0.0) for score, docnum in head}
+        floor = sorted((_article_score(h) for h in groups.values()), reverse=True)
+        threshold = floor[min(wanted, len(floor)) - 1]
+        reachable = {
+            article
+            for article, group in groups.items()
+            if max(bound.get(docnum, score) for score, docnum in group) * _extra_paragraphs(group)
+            >= threshold
+        }
+        checked = [docnum for _, docnum in head if int(articles[docnum]) in reachable]
+        bonus = _proximity_bonus(searcher, tables, near, checked)
+        head = [(score + bonus.get(docnum, 0.0), docnum) for score, docnum in head]
+        hits = sorted(head, key=lambda hit: (-hit[0], hit[1])) + hits[PROXIMITY_RERANK:]
+        groups = _grouped(hits, articles)
     ranked = sorted(groups.items(), key=lambda item: _article_score(item[1]), reverse=True)
     return ranked[:wanted]
 
 
+def _grouped(hits: list[tuple[float, int]], articles: np.ndarray) -> dict:
+    groups: dict[int, list[tuple[float, int]]] = {}
+    for score, docnum in hits:
+        groups.setdefault(int(articles[docnum]), []).append((score, docnum))
+    return groups
+
+
+def _best_first(found: Matches, limit: int | None = None) -> np.ndarray:
+    """Positions in `found` of the best `limit` by score (ties by document number)."""
+    scores = -found.scores
+    if limit is not None and limit < len(scores):
+        kth = np.partition(scores, limit - 1)[limit - 1]
+        candidates = np.flatnonzero(scores <= kth)
+        order = np.lexsort((found.docs[candidates], scores[candidates]))
+        return candidates[order][:limit]
+    return np.lexsort((found.docs, scores))
+
+
+def _extra_paragraphs(hits: list[tuple[float, int]]) -> float:
+    return 1 + EXTRA_PARAGRAPH_BONUS * (len(hits) - 1)
+
+
 def _article_score(hits: list[tuple[float, int]]) -> float:
-    return hits[0][0] * (1 + EXTRA_PARAGRAPH_BONUS * (len(hits) - 1))
+    return hits[0][0] * _extra_paragraphs(hits)
 
 
-def _scored_hits(searcher, query: Query, docnums: list[int]) -> list[tuple[float, int]]:
-    results = searcher.search(query, filter=set(docnums), limit=len(docnums))
-    return list(results.top_n)
+def _hits_of(matches: Matches, doc_article: np.ndarray, article: int) -> list[tuple[float, int]]:
+    """One article's matching paragraphs, best first (`doc_article`: each match's article)."""
+    mine = doc_article == article
+    part = Matches(matches.docs[mine], matches.scores[mine])
+    order = _best_first(part)
+    return list(zip(part.scores[order].tolist(), part.docs[order].tolist(), strict=True))
 
 
 # --- the page ------------------------------------------------------------------------------
@@ -421,6 +481,7 @@ def _scored_hits(searcher, query: Query, docnums: list[int]) -> list[tuple[float
 def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
     """Return one page of article results for `request`."""
     searcher = archive.searcher()
+    tables = archive.tables()
     text = clean_query(request.query)
     if searcher.doc_count_all() == 0:
         return SearchPage(request, 0, [], "The archive is empty: add some articles first.")
@@ -434,23 +495,22 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
     if _word_count(query) > ALL_TERMS_MAX_WORDS:
         query = parse_query(text, any_term=True, fields=fields)
 
-    typos = _typos(searcher, text)
+    typos = _typos(searcher, text, tables)
     message = ""
     query = _tolerant(query, typos)
     near = _proximity(query)
-    matches = _matches(archive, _paragraphs_only(query).docs(searcher))
-    if not any(_passes(m, request) for m in matches.values()):
+    found = _Found(tables, evaluate(tables, searcher, query, WEIGHTING), request)
+    if not found.total:
         wider = parse_query(text, any_term=True, fields=fields)
         if wider is not NullQuery and wider != query:
             wider = _tolerant(wider, typos)
-            wider_matches = _matches(archive, _paragraphs_only(wider).docs(searcher))
-            if any(_passes(m, request) for m in wider_matches.values()):
-                query, matches = wider, wider_matches
+            wider_found = _Found(tables, evaluate(tables, searcher, wider, WEIGHTING), request)
+            if wider_found.total:
+                query, found = wider, wider_found
                 near = _proximity(wider)
                 message = "No article has all of these words; showing articles with some of them."
 
-    selected = {aid: m for aid, m in matches.items() if _passes(m, request)}
-    total = len(selected)
+    total = found.total
     if not total:
         message = "No article matches that search"
         message += " with these filters." if request.filtered else "."
@@ -458,67 +518,78 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
         message = "Some words were not found as typed; close matches are included."
 
     first = (request.page - 1) * request.per_page
-    scored = _paragraphs_only(query)
-    if request.sort == "date":
-        if query is not every_word and total:
-            # A description sorted by date: the articles with all its words, if any.
-            every = _paragraphs_only(_tolerant(every_word, typos))
-            complete = _matches(archive, every.docs(searcher))
-            narrowed = {aid: m for aid, m in complete.items() if aid in selected}
-            if narrowed:
+    groups: list[tuple[int, list[tuple[float, int]]]] = []
+    if request.sort == "date" and total:
+        selected, shown = found.selected, found.matches
+        if query is not every_word:
+            # A description sorted by date: the articles with all its words, if any, and
+            # as hits their paragraphs with all the words.
+            every = evaluate(tables, searcher, _tolerant(every_word, typos), WEIGHTING)
+            narrowed = np.intersect1d(selected, tables.articles_of(every.docs))
+            if len(narrowed):
                 selected, total = narrowed, len(narrowed)
-        order = sorted(selected, key=lambda aid: (selected[aid].date, aid), reverse=True)
-        page_ids = order[first : first + request.per_page]
-        groups = [
-            (aid, _scored_hits(searcher, scored, selected[aid].paragraphs)) for aid in page_ids
-        ]
+                keep = np.isin(shown.docs, every.docs, assume_unique=True)
+                shown = Matches(shown.docs[keep], shown.scores[keep])
+        order = np.lexsort((-tables.id_rank[selected], -tables.article_day[selected]))
+        page_articles = selected[order][first : first + request.per_page].tolist()
+        doc_article = tables.doc_article[shown.docs]
+        groups = [(a, _hits_of(shown, doc_article, a)) for a in page_articles]
     elif total:
-        allowed = {n for m in selected.values() for n in m.paragraphs} if request.filtered else None
-        wanted = first + request.per_page
-        groups = _ranked(searcher, scored, near, allowed, archive, wanted)[first:]
-    else:
-        groups = []
+        allowed = found.allowed_docs() if request.filtered else found.matches
+        groups = _ranked(searcher, allowed, near, tables, first + request.per_page)[first:]
 
     terms = _highlight_terms(searcher, query)
-    results = [_result(archive, searcher, aid, hits, terms) for aid, hits in groups if hits]
+    results = [_result(searcher, tables, article, hits, terms) for article, hits in groups if hits]
     return SearchPage(
         request,
         total,
         [r for r in results if r is not None],
         message,
         typos.suggestion if typos.suggestion != text else "",
-        _facets(matches, request),
+        found.facets(),
     )
 
 
 def _latest(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
     """The newest articles passing the filters, for an empty query."""
     searcher = archive.searcher()
-    matches = _matches(archive, Term("kind", "article").docs(searcher))
-    selected = sorted(
-        (aid for aid, m in matches.items() if _passes(m, request)),
-        key=lambda aid: (matches[aid].date, aid),
-        reverse=True,
+    tables = archive.tables()
+    newest = tables.newest_first
+    found = _Found(tables, Matches(tables.article_record[newest], np.zeros(len(newest))), request)
+    keep = tables.passing(
+        newest,
+        source=request.source,
+        category=request.category,
+        date_from=request.date_from,
+        date_to=request.date_to,
     )
+    selected = newest[keep]
     first = (request.page - 1) * request.per_page
     results = []
-    for article_id in selected[first : first + request.per_page]:
-        stored = archive.get(article_id)
+    for article in selected[first : first + request.per_page].tolist():
+        stored = _stored(searcher, tables, article)
         if stored is not None:
             results.append(_article_result(stored, 0.0, [], frozenset()))
-    return SearchPage(request, len(selected), results, "", "", _facets(matches, request))
+    return SearchPage(request, len(selected), results, "", "", found.facets())
 
 
-def _result(archive, searcher, article_id: str, hits, terms: frozenset[str]):
-    stored = archive.get(article_id)
-    if stored is None:  # removed between matching and reading (a concurrent write)
+def _stored(searcher, tables: Tables, article: int) -> StoredArticle | None:
+    record = int(tables.article_record[article])
+    if record < 0:
+        return None
+    return tables.record(searcher, record)
+
+
+def _result(searcher, tables: Tables, article: int, hits, terms: frozenset[str]):
+    stored = _stored(searcher, tables, article)
+    if stored is None:
         return None
     shown = sorted(hits[:HITS_PER_ARTICLE], key=lambda hit: hit[1])
     paragraphs = stored.article.paragraphs
-    numbers = archive.columns().para
+    numbers = tables.doc_para
     analyzer = analyzer_for(stored.article.language)
     hit_list = [
-        Hit(numbers[n], highlight_text(paragraphs[numbers[n]], terms, analyzer=analyzer))
+        Hit(int(numbers[n]), highlight_text(paragraphs[numbers[n]], terms, analyzer=analyzer))
         for _, n in shown
     ]
     return _article_result(stored, _article_score(hits), hit_list, terms)
@@ -557,7 +628,13 @@ def highlight_text(
     Only our own `<mark>` tags are added; everything from the text is escaped.
     """
     spans = []
-    if terms:
+    if terms and analyzer is ANALYZER:
+        spans = [
+            match.span()
+            for match in _TOKEN.finditer(text)
+            if _english_term(match.group().lower()) in terms
+        ]
+    elif terms:
         spans = [
             (token.startchar, token.endchar)
             for token in analyzer(text, chars=True, mode="query", removestops=False)
@@ -580,6 +657,19 @@ def highlight_text(
     parts.append(str(escape(text[position:end])))
     parts.append(" …" if end < len(text) else "")
     return "".join(parts)
+
+
+# What ANALYZER does to a text, one word at a time: the same tokens (Whoosh's default
+# pattern), lower-cased; stop words and one-letter words stay as they are, others are
+# stemmed. A regular expression and a cache are five times faster than the token stream.
+_TOKEN = re.compile(r"[\w\*]+(?:\.?[\w\*]+)*")
+
+
+@lru_cache(maxsize=65536)
+def _english_term(word: str) -> str:
+    if len(word) < 2 or word in STOP_LIST:
+        return word
+    return stem_english(word)
 
 
 def _word_start(text: str, index: int) -> int:

@@ -44,6 +44,7 @@ from whoosh.query import Term
 from whoosh.scoring import BM25F, BM25FScorer
 
 from .models import ArchiveStats, KnownArticle, SearchPage, SearchRequest, StoredArticle
+from .tables import Tables, tables_for
 
 DEFAULT_WRITE_TIMEOUT = 60.0
 META_FILE = "precis.json"
@@ -237,7 +238,7 @@ class WhooshArchive:
         depth = getattr(local, "depth", 0)
         snapshot: Snapshot | None = getattr(local, "snapshot", None)
         if fresh and depth > 0:
-            newest = Snapshot(self._index)
+            newest = Snapshot(self._index, self.path)
             local.snapshot, local.depth = newest, 1
             try:
                 yield newest
@@ -249,7 +250,7 @@ class WhooshArchive:
             if snapshot is not None:
                 snapshot.close()
                 local.snapshot = None
-            snapshot = local.snapshot = Snapshot(self._index)
+            snapshot = local.snapshot = Snapshot(self._index, self.path)
         assert snapshot is not None
         local.depth = depth + 1
         try:
@@ -262,10 +263,10 @@ class WhooshArchive:
         with self.reading() as snapshot:
             return snapshot.searcher
 
-    def columns(self) -> Columns:
-        """Return per-document article id, source, category and date for the pinned snapshot."""
+    def tables(self) -> Tables:
+        """Return the arrays of the pinned snapshot's generation (see `index.tables`)."""
         with self.reading() as snapshot:
-            return snapshot.columns
+            return snapshot.tables
 
     def known(self) -> dict[str, KnownArticle]:
         """Return the content hash and origin of every stored article, by id (the newest
@@ -438,7 +439,7 @@ class WhooshArchive:
 
 
 class Snapshot:
-    """One generation of the index as a request sees it: a searcher and its columns.
+    """One generation of the index as a request sees it: a searcher and its tables.
 
     A snapshot is used by one thread at a time (Whoosh readers are not shared between
     threads) and closed by that thread when it moves to a newer generation. A newer one is
@@ -447,15 +448,17 @@ class Snapshot:
     linger.
     """
 
-    def __init__(self, index) -> None:
+    def __init__(self, index, path: Path) -> None:
         self.searcher = index.searcher(weighting=WEIGHTING)
-        self._columns: Columns | None = None
+        self._path = str(path)
+        self._tables: Tables | None = None
 
     @property
-    def columns(self) -> Columns:
-        if self._columns is None:
-            self._columns = Columns(self.searcher)
-        return self._columns
+    def tables(self) -> Tables:
+        """The generation's arrays, shared with the process's other threads."""
+        if self._tables is None:
+            self._tables = tables_for(self._path, self.searcher)
+        return self._tables
 
     def current(self) -> bool:
         """Tell whether this is still the index's newest generation."""
@@ -466,23 +469,7 @@ class Snapshot:
 
     def close(self) -> None:
         self.searcher.close()
-        self._columns = None
-
-
-class Columns:
-    """Per-document columns read once per searcher, so grouping and facets are list lookups."""
-
-    def __init__(self, searcher) -> None:
-        reader = searcher.reader()
-        size = reader.doc_count_all()
-        if size == 0:
-            self.article = self.source = self.category = self.date = self.para = []
-            return
-        self.article = list(reader.column_reader("article"))
-        self.source = list(reader.column_reader("source"))
-        self.category = list(reader.column_reader("category"))
-        self.date = list(reader.column_reader("date"))
-        self.para = list(reader.column_reader("para"))
+        self._tables = None
 
 
 def _add_article(writer, stored: StoredArticle) -> None:
