@@ -208,6 +208,9 @@ class SearchRequest:
     date_to: str = ""  # ISO day, inclusive
     source: str = ""
     category: str = ""
+    # The reader is still typing the last word (the live page's keystrokes): it is matched
+    # as a prefix, and gets no typo tolerance until it is finished.
+    typing: bool = False
 
     @property
     def filtered(self) -> bool:

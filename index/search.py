@@ -145,16 +145,101 @@ def parse_query(
     return query
 
 
-def _proximity(query: Query) -> list[tuple[str, str]]:
+# --- the word being typed ------------------------------------------------------------------
+
+# How many of the archive's words a half-typed word stands for (the most frequent first),
+# by its length: two letters stand for the ten commonest words that start with them.
+TYPED_COMPLETIONS = {2: 10, 3: 20}
+MOST_COMPLETIONS = 50
+MIN_TYPED_LETTERS = 2
+_LAST_WORD = re.compile(r"(?:^|[\s(])(\w+)$")
+
+
+def _being_typed(request: SearchRequest, text: str) -> str:
+    """The last word of the query if the reader is still typing it, else ""."""
+    if not request.typing or not request.query or request.query[-1].isspace():
+        return ""
+    if text.count('"') % 2:  # inside a phrase
+        return ""
+    match = _LAST_WORD.search(text)
+    if match is None:
+        return ""
+    word = match.group(1)
+    if len(word) < MIN_TYPED_LETTERS or word.isdigit() or word in {"AND", "OR", "NOT"}:
+        return ""
+    before = text[: match.start(1)].split()
+    if before and before[-1] == "NOT":  # an exclusion is matched as written
+        return ""
+    return word
+
+
+class _Parse:
+    """Parses the query, the word being typed (if any) standing for its completions."""
+
+    def __init__(self, searcher, tables: Tables, text: str, typed: str, fields) -> None:
+        self.fields = fields
+        self.text = text[: len(text) - len(typed)].rstrip() if typed else text
+        self.completion, self.completed = None, frozenset()
+        if typed:
+            self.completion, self.completed = _completion(searcher, tables, typed, fields)
+
+    def __call__(self, *, any_term: bool) -> Query:
+        base = parse_query(self.text, any_term=any_term, fields=self.fields)
+        completion = self.completion
+        if completion is None:
+            return base
+        if base is NullQuery:
+            # Nothing to search for but the word being typed, and perhaps exclusions.
+            rest = _parser(any_term, self.fields).parse(self.text) if self.text else NullQuery
+            negatives = [rest] if isinstance(rest, Not) else []
+            if isinstance(rest, And | Or):
+                negatives = [c for c in rest.children() if isinstance(c, Not)]
+            return And([completion, *negatives]) if negatives else completion
+        children = list(base.children()) if isinstance(base, And) else [base]
+        if not any_term:
+            return And([*children, completion])
+        negatives = [c for c in children if isinstance(c, Not)]
+        positives = [c for c in children if not isinstance(c, Not)]
+        alternatives = Or([*positives, completion])
+        return And([alternatives, *negatives]) if negatives else alternatives
+
+
+def _completion(
+    searcher, tables: Tables, word: str, fields
+) -> tuple[Query | None, frozenset[str]]:
+    """The query for a half-typed word: the word itself and the archive's words that
+    start with it (at most TYPED_COMPLETIONS, the most frequent first), in every field;
+    and the stems of those completions (other than the word's own)."""
+    lowered = word.lower()
+    own = [token.text for token in ANALYZER(lowered)]
+    clauses: list[Query] = [Term("title", stem, boost=TITLE_BOOST) for stem in own]
+    stems: dict[str, None] = dict.fromkeys(own)
+    limit = TYPED_COMPLETIONS.get(len(lowered), MOST_COMPLETIONS)
+    for completed in tables.completions(searcher, lowered, limit):
+        stems.update(dict.fromkeys(token.text for token in ANALYZER(completed)))
+    # Completions are looked for in the text only: a headline's words are in its article's
+    # paragraphs too, and the title postings (one per paragraph) would double the reading.
+    clauses.extend(Term("text", stem) for stem in stems)
+    others = tuple(f for f in fields if f not in TEXT_FIELDS)
+    if others:  # other languages: the word as written, through their own analyzers
+        exact = parse_query(word, fields=others)
+        if exact is not NullQuery:
+            clauses.append(exact)
+    return (Or(clauses) if clauses else None), frozenset(stems) - frozenset(own)
+
+
+def _proximity(query: Query, skip: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
     """The pairs of consecutive query words (English text terms) that score more when
-    they occur close together, in order."""
+    they occur close together, in order; words in `skip` (the completions of a word being
+    typed) take no part."""
     words: list[str] = []
 
     def collect(node: Query) -> None:
         if isinstance(node, Not | Phrase):
             return
         if isinstance(node, Term) and node.fieldname == "text" and isinstance(node.text, str):
-            words.append(node.text)
+            if node.text not in skip:
+                words.append(node.text)
         elif not node.is_leaf():
             for child in node.children():
                 collect(child)
@@ -246,13 +331,15 @@ class _Typos:
 _FIELD_PREFIX = re.compile(r"\w+:")
 
 
-def _typos(searcher, text: str, tables: Tables | None = None) -> _Typos:
+def _typos(searcher, text: str, tables: Tables | None = None, skip: str = "") -> _Typos:
     """Find words of 5+ letters seen in fewer than FEW_MATCHES paragraphs, their close
-    spellings in the archive (edit distance 1, or 2 from 9 letters) and a suggestion."""
+    spellings in the archive (edit distance 1, or 2 from 9 letters) and a suggestion.
+
+    `skip` is the word still being typed: half a word is not a typo."""
     typos = _Typos()
     reader = searcher.reader()
     replacements: dict[str, str] = {}
-    for word in set(_WORD.findall(_FIELD_PREFIX.sub(" ", text))):
+    for word in set(_WORD.findall(_FIELD_PREFIX.sub(" ", text))) - {skip}:
         if len(word) < 5 or word.isdigit() or word in {"AND", "OR", "NOT", "ANDNOT"}:
             continue
         stems = [token.text for token in ANALYZER(word)]
@@ -488,26 +575,28 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
     if not text:
         return _latest(archive, request)
     fields = searched_fields(searcher)
-    query = parse_query(text, fields=fields)
+    typed = _being_typed(request, text)
+    parse = _Parse(searcher, tables, text, typed, fields)
+    query = parse(any_term=False)
     if query is NullQuery:
         return SearchPage(request, 0, [], "That query has no words to search for.")
     every_word = query
     if _word_count(query) > ALL_TERMS_MAX_WORDS:
-        query = parse_query(text, any_term=True, fields=fields)
+        query = parse(any_term=True)
 
-    typos = _typos(searcher, text, tables)
+    typos = _typos(searcher, text, tables, skip=typed)
     message = ""
     query = _tolerant(query, typos)
-    near = _proximity(query)
+    near = _proximity(query, parse.completed)
     found = _Found(tables, evaluate(tables, searcher, query, WEIGHTING), request)
     if not found.total:
-        wider = parse_query(text, any_term=True, fields=fields)
+        wider = parse(any_term=True)
         if wider is not NullQuery and wider != query:
             wider = _tolerant(wider, typos)
             wider_found = _Found(tables, evaluate(tables, searcher, wider, WEIGHTING), request)
             if wider_found.total:
                 query, found = wider, wider_found
-                near = _proximity(wider)
+                near = _proximity(wider, parse.completed)
                 message = "No article has all of these words; showing articles with some of them."
 
     total = found.total

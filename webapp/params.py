@@ -1,7 +1,7 @@
 """Reading a search request from query-string parameters, for the pages and the API.
 
 `q`, `page`, `per_page` (1-100), `sort` (relevance or date), `from` and `to` (ISO days,
-inclusive), `source` and `category`. The API answers bad values with a 400; the pages
+inclusive), `source`, `category` and `typing=1` (the last word is still being typed). The API answers bad values with a 400; the pages
 use `lenient=True` and fall back to defaults, so a hand-edited URL still shows a page.
 """
 
@@ -48,7 +48,8 @@ def search_request_from(
         try:
             return search_request_from(args, per_page)
         except BadSearch:
-            clean = {k: v for k, v in args.items() if k in ("q", "source", "category")}
+            kept = ("q", "source", "category", "typing")
+            clean = {k: v for k, v in args.items() if k in kept}
             return search_request_from(clean, per_page)
     sort = args.get("sort", "") or "relevance"
     if sort not in SORTS:
@@ -65,4 +66,5 @@ def search_request_from(
         date_to=date_to,
         source=args.get("source", "").strip(),
         category=args.get("category", "").strip(),
+        typing=args.get("typing", "") == "1",
     )

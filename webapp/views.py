@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import quote, urlencode
 
 from flask import (
@@ -25,6 +26,7 @@ from .params import search_request_from
 
 pages = Blueprint("pages", __name__)
 PARAGRAPHS_PER_PART = 200  # an article page shows at most this many paragraphs at once
+TYPING_HEADER = "Precis-Typing"  # sent by static/app.js with the live page's keystrokes
 
 
 def part_of(paragraph: int) -> int:
@@ -91,12 +93,17 @@ def search():
     search_request = search_request_from(
         request.args, current_app.config["PAGE_SIZE"], lenient=True
     )
+    partial = bool(request.headers.get("HX-Request"))
+    if partial and request.headers.get(TYPING_HEADER) == "1":
+        # A keystroke of the live page (static/app.js): the address it puts in the
+        # location bar stays free of the flag.
+        search_request = replace(search_request, typing=True)
     page = archive_of(current_app).search(search_request)
     query = search_request.query
-    partial = bool(request.headers.get("HX-Request"))
     template = "_results.html" if partial else "search.html"
     response = make_response(render_template(template, page=page, query=query, partial=partial))
     response.vary.add("HX-Request")
+    response.vary.add(TYPING_HEADER)
     return response
 
 
