@@ -123,6 +123,53 @@ def test_typo_tolerance_and_suggestion(newsroom):
     assert newsroom.search("lxbrarx").total == 0  # seven letters allow one edit, not two
 
 
+def typing(text: str, **fields) -> SearchRequest:
+    return SearchRequest(text, typing=True, **fields)
+
+
+def test_the_word_being_typed_finds_its_article_at_every_letter(newsroom):
+    word = "telescope"
+    for end in range(2, len(word) + 1):
+        page = newsroom.search(typing(word[:end]))
+        assert "observatory" in ids(page), word[:end]
+        assert any("<mark>telescope</mark>" in hit.html for hit in page.results[0].hits)
+    # Settled, half a word is a word (and too short to be a typo): nothing.
+    assert newsroom.search("telesc").total == 0
+    # The other words are all required as before, the last one completed.
+    assert ids(newsroom.search(typing("comet teles"))) == ["observatory"]
+    assert ids(newsroom.search(typing("library teles"))) != ["observatory"]
+
+
+def test_the_word_being_typed_is_not_a_typo(newsroom):
+    # Settled, "telescpe" is read as a typo of "telescope"; half-typed, it completes to
+    # nothing, and no close matches are added behind the reader's back.
+    page = newsroom.search(typing("telescpe"))
+    assert page.total == 0 and page.suggestion == ""
+    assert "close matches" not in page.message
+    # A finished word before it is still forgiven.
+    assert ids(newsroom.search(typing("telescpe comet"))) == ["observatory"]
+    assert ids(newsroom.search(typing("telescpe com"))) == ["observatory"]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("ferry -libr", {"ferry-week", "ferry-electric"}),  # an exclusion is not completed
+        ("title:comet", {"observatory"}),  # nor a field's word
+        ("ferry f", {"ferry-week", "ferry-electric"}),  # one letter is too few
+        ("the lib", {"library"}),  # a stop word before it changes nothing
+        ("li", {"library"}),  # two letters: the commonest completions
+    ],
+)
+def test_what_is_completed_while_typing(newsroom, text, found):
+    assert set(ids(newsroom.search(typing(text)))) == found
+
+
+def test_a_word_inside_an_unfinished_phrase_is_not_completed(newsroom):
+    for text in ('"faint com', '"small teles'):
+        assert newsroom.search(typing(text)).total == newsroom.search(text).total
+
+
 def test_short_words_are_not_fuzzed(newsroom):
     assert newsroom.search("ferr").total == 0
     assert newsroom.search("ferr").suggestion == ""

@@ -37,7 +37,20 @@ def test_search_page_shows_results_with_hits_and_digest(client):
     assert "<mark>Carter</mark>" in html
     assert 'class="digest"' in html
     assert "1 article matches" in html
-    assert response.headers["Vary"] == "HX-Request"
+    assert response.headers["Vary"] == "HX-Request, Precis-Typing"
+
+
+def test_live_keystrokes_complete_the_last_word(client):
+    typed = {"HX-Request": "true", "Precis-Typing": "1"}
+    html = client.get("/search?q=Bruss", headers=typed).get_data(as_text=True)
+    assert "Coalition ministers meet in Brussels" in html
+    assert "<mark>Brussels</mark>" in html
+    # The same address without the live page's header is a settled search for "Bruss".
+    settled = client.get("/search?q=Bruss", headers={"HX-Request": "true"})
+    assert "Coalition ministers meet in Brussels" not in settled.get_data(as_text=True)
+    # The API says it with a parameter.
+    assert client.get("/api/search?q=Bruss&typing=1").get_json()["total"] == 1
+    assert client.get("/api/search?q=Bruss").get_json()["total"] == 0
 
 
 def test_htmx_request_gets_only_the_results_fragment(client):
