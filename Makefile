@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: run test lint bench loadtest install install-dev assets clean
+.PHONY: run test lint bench bench-million loadtest install install-dev assets clean
 
 run: install assets
 	$(BIN)/precis ingest --if-empty samples
@@ -23,10 +23,17 @@ lint: install-dev
 screenshots: install-dev assets
 	$(BIN)/python scripts/screenshots.py
 
-bench: install-dev
+# Search speed at 100,000 paragraphs beside SQLite FTS5 (about 15 minutes), then ingest,
+# relevance and digest quality on the evaluation data in ../shared/data.
+bench: install-dev assets
+	$(BIN)/python bench/search.py --paragraphs 100000
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/relevance.py
 	$(BIN)/python bench/digests.py
+
+# The same search benchmark at 1,000,000 paragraphs (an hour or more; 5 GB of disk in /tmp).
+bench-million: install-dev assets
+	$(BIN)/python bench/search.py --paragraphs 1000000 --seconds 10
 
 # Serving under load (bench/loadtest.py, 5 minutes) and beside 120 slow connections.
 loadtest: install-dev assets

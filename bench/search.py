@@ -1,16 +1,19 @@
 """Search speed at newsroom scale, beside a lean SQLite FTS5 endpoint in the same run.
 
 Generates a deterministic news-like archive of `--paragraphs` paragraphs (bench/harness.py),
-ingests it with `precis ingest` and into SQLite FTS5 (bench/fts5.py, the same work as
-Precis's live fragment), and measures, Precis beside FTS5:
+ingests it with `precis ingest` (timed beside a bare Whoosh writer adding the same paragraph
+documents with the same schema and analyzer, its peak memory sampled) and into SQLite FTS5
+(bench/fts5.py, the same work as Precis's live fragment), and measures, Precis beside FTS5:
 
 - in-process: typed queries (1-3 content words), heavy queries (common words), filtered
-  queries (a source, category or date range), page 5, and the empty query;
-- HTTP with one client: the live-search fragment for the typed queries, and keystrokes
-  (every prefix from two letters of 40 queries, as the live page asks for them);
-- HTTP with 8 and 16 concurrent clients for `--seconds` each: requests/s and errors.
+  queries (a source, category or date range), page 5, keystrokes (every prefix from two
+  letters of 40 queries, the last word being typed) and the empty query;
+- HTTP with one client: the live-search fragment for the typed queries and keystrokes
+  (as the live page asks for them, with its Precis-Typing header);
+- HTTP with 8 and 16 concurrent clients for `--seconds` each: requests/s and errors;
+- the server: start to first answer, memory with the index open after the load.
 
-    python bench/search.py [--paragraphs 10000] [--seconds 20] [--work DIR]
+    python bench/search.py [--paragraphs 100000] [--seconds 20] [--work DIR]
 
 The archive and the database are kept in `--work` (default: a folder in /tmp named by
 the size) and reused by later runs.
@@ -19,7 +22,9 @@ the size) and reused by later runs.
 from __future__ import annotations
 
 import argparse
+import json
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,9 +46,9 @@ from harness import (  # noqa: E402
     bench_env,
     free_port,
     get,
-    ingest,
     news_articles,
     percentile,
+    server_memory,
     serving,
     write_jsonl,
 )
@@ -56,22 +61,88 @@ FLATTEN = 50  # Zipf-Mandelbrot offset: the commonest made-up word in ~10% of pa
 
 
 def build(work: Path, paragraphs: int) -> dict[str, float]:
-    """Make (or reuse) the archive and the FTS5 database; return build figures."""
+    """Make (or reuse) the archive and the FTS5 database; return build figures (kept in
+    the work folder, so a later run over the same archive prints them too)."""
     done = work / "built"
-    figures: dict[str, float] = {}
+    saved = work / "figures.json"
     if done.exists():
-        return figures
-    work.mkdir(parents=True, exist_ok=True)
+        return json.loads(saved.read_text()) if saved.exists() else {}
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
     articles = news_articles(max(1, paragraphs // PARAGRAPHS_PER_ARTICLE), flatten=FLATTEN)
     source = write_jsonl(work / "articles.jsonl", articles)
+    figures: dict[str, float] = {}
+    figures["bare Whoosh writer, same schema (s)"] = bare_writer(source, work / "bare")
+    shutil.rmtree(work / "bare", ignore_errors=True)
     began = time.perf_counter()
-    ingest(source, work / "index", bench_env())
+    peak = ingest_watched(source, work / "index")
     figures["precis ingest (s)"] = time.perf_counter() - began
+    figures["ingest / bare writer"] = (
+        figures["precis ingest (s)"] / figures["bare Whoosh writer, same schema (s)"]
+    )
+    figures["ingest peak memory, all processes (MB)"] = peak / 2**20
+    figures["index size (MB)"] = folder_size(work / "index") / 2**20
     began = time.perf_counter()
     fts5.build(work / "fts5.sqlite", articles)
     figures["fts5 build (s)"] = time.perf_counter() - began
+    saved.write_text(json.dumps(figures))
     done.write_text("ok")
     return figures
+
+
+def bare_writer(source: Path, target: Path) -> float:
+    """The baseline of ingest: one plain Whoosh writer adding the same paragraph documents
+    with Precis's own schema and analyzer (no digests, no article records)."""
+    from whoosh.index import create_in
+
+    from index.store import make_schema, text_field
+
+    started = time.perf_counter()
+    target.mkdir(parents=True)
+    writer = create_in(target, make_schema()).writer()
+    with source.open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            field = text_field(record.get("language", "english"))
+            for number, paragraph in enumerate(record["paragraphs"]):
+                writer.add_document(
+                    kind="para",
+                    article=record["id"],
+                    para=number,
+                    **{field: paragraph},
+                    title=record["title"],
+                    date=record.get("date", ""),
+                    source=record.get("source", ""),
+                    category=record.get("category", ""),
+                    language=record.get("language", "english"),
+                )
+    writer.commit()
+    return time.perf_counter() - started
+
+
+def ingest_watched(source: Path, index: Path) -> int:
+    """`precis ingest` as a user runs it; return its peak resident memory (the CLI and its
+    digest workers together, sampled every 0.2 s)."""
+    process = subprocess.Popen(
+        [*CLI, "ingest", str(source), "--index", str(index), "--no-progress"],
+        cwd=ROOT,
+        env=bench_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    peak = 0
+    while process.poll() is None:
+        memory = server_memory(process.pid)
+        peak = max(peak, memory.anonymous + memory.files)
+        time.sleep(0.2)
+    if process.returncode:
+        raise SystemExit(f"precis ingest failed: {process.stderr.read()}")
+    return peak
+
+
+def folder_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
 def query_sets(articles: int, seed: int = 5) -> dict[str, list[SearchRequest]]:
@@ -154,6 +225,14 @@ def in_process(work: Path, sets: dict[str, list[SearchRequest]]) -> list[str]:
             timed(lambda r: endpoint.fragment(r.query, page=5), page5),
         )
     )
+    typed = [SearchRequest(text, typing=True) for text in keystrokes(sets)]
+    rows.append(
+        row(
+            f"in-process, keystrokes ({len(typed)})",
+            timed(archive.search, typed),
+            timed(lambda r: endpoint.fragment(r.query), typed),
+        )
+    )
     empty = [SearchRequest("")] * 30
     rows.append(
         row(
@@ -189,8 +268,12 @@ def keystrokes(sets: dict[str, list[SearchRequest]]) -> list[str]:
     return typed
 
 
-def http_one_client(precis: Served, baseline: Served, paths: list[str], label: str) -> str:
+def http_one_client(
+    precis: Served, baseline: Served, paths: list[str], label: str, typing: bool = False
+) -> str:
     headers = {"HX-Request": "true"}
+    if typing:  # as static/app.js marks the live page's keystrokes
+        headers["Precis-Typing"] = "1"
     a = timed(lambda q: get(precis, "/search?" + urlencode({"q": q}), headers), paths)
     b = timed(lambda q: get(baseline, "/search?" + urlencode({"q": q})), paths)
     return row(f"HTTP 1 client, {label} ({len(paths)})", a, b)
@@ -210,6 +293,19 @@ def concurrent(target: Served, clients: int, seconds: float, texts: list[str]) -
     return len(values) / elapsed, percentile(values, 0.95) * 1000, len(pool.errors)
 
 
+def children_of(pid: int) -> list[int]:
+    """The server's worker processes (its direct children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
 def serve_fts5(database: Path, port: int) -> None:
     from waitress import serve
 
@@ -218,7 +314,7 @@ def serve_fts5(database: Path, port: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--paragraphs", type=int, default=10_000)
+    parser.add_argument("--paragraphs", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=20.0, help="per concurrency level")
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--serve-fts5", nargs=2, metavar=("DB", "PORT"), help=argparse.SUPPRESS)
@@ -248,24 +344,37 @@ def main() -> None:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+        began = time.perf_counter()
         with serving(work / "index", bench_env(), work) as precis:
             texts = [r.query for r in sets["typed"]]
+            get(precis, "/search?" + urlencode({"q": texts[-1]}), {"HX-Request": "true"})
+            figures["server start to first answer (s)"] = time.perf_counter() - began
             for text in texts[:20]:
                 get(precis, "/search?" + urlencode({"q": text}), {"HX-Request": "true"})
             rows.append(http_one_client(precis, baseline, texts, "typed"))
-            rows.append(http_one_client(precis, baseline, keystrokes(sets), "keystrokes"))
+            rows.append(
+                http_one_client(precis, baseline, keystrokes(sets), "keystrokes", typing=True)
+            )
             load = []
             for clients in (8, 16):
                 mine = concurrent(precis, clients, args.seconds, texts)
                 theirs = concurrent(baseline, clients, args.seconds, texts)
                 load.append((clients, mine, theirs))
+            memory = server_memory(precis.process.pid)
+            processes = len(children_of(precis.process.pid)) or 1
+            figures["server processes"] = processes
+            figures["server memory, heap, all processes (MB)"] = memory.anonymous / 2**20
+            figures["server memory, heap per process (MB)"] = memory.anonymous / processes / 2**20
+            figures["server memory, mapped index files (MB)"] = memory.files / 2**20
     finally:
         fts5_server.terminate()
         fts5_server.wait(timeout=30)
 
     print(f"\nSearch at {args.paragraphs:,} paragraphs ({work}); CLI: {' '.join(CLI[1:])}")
     for name, value in figures.items():
-        print(f"- {name}: {value:.1f}")
+        print(
+            f"- {name}: {value:.2f}" if "/" in name or "(s)" in name else f"- {name}: {value:.0f}"
+        )
     print("\n| what | Precis p50 (ms) | Precis p95 (ms) | FTS5 p50 (ms) | FTS5 p95 (ms) "
           "| p50 ratio | p95 ratio |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
