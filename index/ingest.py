@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 
 from .articles import ArticleError
@@ -35,6 +37,8 @@ from .store import DEFAULT_WRITE_TIMEOUT, WhooshArchive, index_terms, now
 # both the most an interrupted run has to redo and a trade against many small segments.
 BATCH_ARTICLES = 500
 PARALLEL_THRESHOLD = 24  # digest in worker processes only when this many articles changed
+CHUNK_ARTICLES = 8  # articles per task sent to a digest worker
+IN_FLIGHT = 2 * BATCH_ARTICLES  # articles handed to the workers and not yet written
 
 
 @dataclass
@@ -99,10 +103,10 @@ class ArticleLimits:
         return ""
 
 
-Progress = Callable[[Iterable, int, str], Iterable]
+Progress = Callable[[Iterable, int | None, str], Iterable]  # total None: not known ahead
 
 
-def _no_progress(items: Iterable, total: int, label: str) -> Iterable:
+def _no_progress(items: Iterable, total: int | None, label: str) -> Iterable:
     return items
 
 
@@ -176,26 +180,31 @@ def ingest_paths(
     timeout: float = DEFAULT_WRITE_TIMEOUT,
     limits: ArticleLimits | None = None,
 ) -> IngestReport:
-    """Ingest files and folders into `archive`; see the module docstring."""
+    """Ingest files and folders into `archive`; see the module docstring.
+
+    Files are read one at a time as the digests need articles, so memory holds one file's
+    articles and the digests in flight, not the whole input.
+    """
     started = time.perf_counter()
     files, problems, ignored = collect_files(paths)
     report = IngestReport(failed=problems, ignored_files=ignored)
-    articles: list[Article] = []
     complete_files: dict[str, set[str]] = {}  # origin -> ids, for files read without problems
-    for path in progress(files, len(files), "reading"):
-        try:
-            parsed = read_path(path)
-        except ArticleError as error:
-            report.failed.append(Problem(str(path), str(error)))
-            continue
-        report.failed.extend(parsed.problems)
-        articles.extend(parsed.articles)
-        if not parsed.problems:
-            complete_files[str(path.resolve())] = {a.id for a in parsed.articles}
+
+    def articles() -> Iterator[Article]:
+        for path in files:
+            try:
+                parsed = read_path(path)
+            except ArticleError as error:
+                report.failed.append(Problem(str(path), str(error)))
+                continue
+            report.failed.extend(parsed.problems)
+            if not parsed.problems:
+                complete_files[str(path.resolve())] = {a.id for a in parsed.articles}
+            yield from parsed.articles
 
     with archive.writing(timeout):
         pruned = complete_files if prune else None
-        _store(archive, articles, report, workers, settings, progress, pruned, limits)
+        _store(archive, articles(), report, workers, settings, progress, pruned, limits)
         report.seconds = time.perf_counter() - started
         archive.write_meta(last_ingest=now(), last_summary=report.summary())
     return report
@@ -237,7 +246,7 @@ def store_articles(
 
 def _store(
     archive: WhooshArchive,
-    articles: Sequence[Article],
+    articles: Iterable[Article],
     report: IngestReport,
     workers: int,
     settings: DigestSettings | None,
@@ -247,64 +256,88 @@ def _store(
 ) -> None:
     """Digest what changed and write it in atomic batches; the caller holds the lock.
 
-    With `complete_files` (origin -> ids read from it), also remove stale articles (prune).
+    `articles` is consumed lazily. With `complete_files` (origin -> ids read from it,
+    filled while `articles` is read), also remove stale articles (prune) in the last commit.
     """
     settings = settings or DigestSettings()
     limits = limits or ArticleLimits()
     parse_length(settings.length)  # fail early on a bad length, before any work
     known = archive.known()
-    stale = _stale_ids(known, complete_files) if complete_files is not None else []
     signature = settings.signature()
-    changed: list[Article] = []
     first_origin: dict[str, str] = {}
-    for article in articles:
-        too_large = limits.problem(article)
-        if too_large:
-            where = f"{article.origin} [{article.id}]" if article.origin else article.id
-            report.failed.append(Problem(where, too_large))
-            continue
-        if article.id in first_origin:
-            report.failed.append(
-                Problem(
-                    article.origin or article.id,
-                    f"duplicate id {article.id!r} (first seen in {first_origin[article.id]}); "
-                    "kept the first",
-                )
-            )
-            continue
-        first_origin[article.id] = article.origin or "this batch"
-        previous = known.get(article.id)
-        if previous is not None and previous.content_hash == article.content_hash(signature):
-            report.unchanged.append(article.id)
-        else:
-            (report.updated if previous else report.added).append(article.id)
-            changed.append(article)
-    stale = [article_id for article_id in stale if article_id not in first_origin]
 
-    digested = _digest_all(changed, settings, workers, progress)
+    def changed() -> Iterator[Article]:
+        for article in articles:
+            too_large = limits.problem(article)
+            if too_large:
+                where = f"{article.origin} [{article.id}]" if article.origin else article.id
+                report.failed.append(Problem(where, too_large))
+                continue
+            if article.id in first_origin:
+                report.failed.append(
+                    Problem(
+                        article.origin or article.id,
+                        f"duplicate id {article.id!r} (first seen in "
+                        f"{first_origin[article.id]}); kept the first",
+                    )
+                )
+                continue
+            first_origin[article.id] = article.origin or "this batch"
+            previous = known.get(article.id)
+            if previous is not None and previous.content_hash == article.content_hash(signature):
+                report.unchanged.append(article.id)
+            else:
+                (report.updated if previous else report.added).append(article.id)
+                yield article
+
     batch: list[StoredArticle] = []
-    for stored in digested:
+    for stored in _digest_all(changed(), settings, workers, progress):
         batch.append(stored)
         if len(batch) >= BATCH_ARTICLES:
             archive.write(batch)
             batch = []
+    stale = _stale_ids(known, complete_files) if complete_files is not None else []
+    stale = [article_id for article_id in stale if article_id not in first_origin]
     if batch or stale:
         archive.write(batch, delete=stale)
     report.removed.extend(stale)
 
 
 def _digest_all(
-    articles: list[Article], settings: DigestSettings, workers: int, progress: Progress
-) -> Iterable[StoredArticle]:
-    if workers <= 1 or len(articles) < PARALLEL_THRESHOLD:
-        for article in progress(articles, len(articles), "digesting"):
+    articles: Iterable[Article], settings: DigestSettings, workers: int, progress: Progress
+) -> Iterator[StoredArticle]:
+    """Digest `articles` in order, in worker processes when there are enough of them.
+
+    Work is handed out in chunks, and at most IN_FLIGHT articles are out at once: the
+    workers keep digesting while the caller writes a batch, and memory stays bounded.
+    """
+    stream = iter(articles)
+    head = list(islice(stream, PARALLEL_THRESHOLD))
+    everything = progress(chain(head, stream), None, "digesting")
+    if workers <= 1 or len(head) < PARALLEL_THRESHOLD:
+        for article in everything:
             yield digest_article(article, settings)
         return
     with ProcessPoolExecutor(
         max_workers=workers, initializer=_worker_setup, initargs=(os.getpid(),)
     ) as pool:
-        jobs = pool.map(digest_article, articles, [settings] * len(articles), chunksize=8)
-        yield from progress(jobs, len(articles), "digesting")
+        waiting: deque[Future] = deque()
+        for chunk in _chunks(everything, CHUNK_ARTICLES):
+            waiting.append(pool.submit(_digest_chunk, chunk, settings))
+            while len(waiting) * CHUNK_ARTICLES > IN_FLIGHT:
+                yield from waiting.popleft().result()
+        while waiting:
+            yield from waiting.popleft().result()
+
+
+def _digest_chunk(articles: list[Article], settings: DigestSettings) -> list[StoredArticle]:
+    return [digest_article(article, settings) for article in articles]
+
+
+def _chunks(items: Iterable[Article], size: int) -> Iterator[list[Article]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def delete_article(archive: WhooshArchive, article_id: str, timeout: float = 10.0) -> bool:

@@ -204,9 +204,7 @@ class _Parse:
         return And([alternatives, *negatives]) if negatives else alternatives
 
 
-def _completion(
-    searcher, tables: Tables, word: str, fields
-) -> tuple[Query | None, frozenset[str]]:
+def _completion(searcher, tables: Tables, word: str, fields) -> tuple[Query | None, frozenset[str]]:
     """The query for a half-typed word: the word itself and the archive's words that
     start with it (at most TYPED_COMPLETIONS, the most frequent first), in every field;
     and the stems of those completions (other than the word's own)."""

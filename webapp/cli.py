@@ -79,8 +79,8 @@ def main() -> None:
 
 
 def _progress(enabled: bool):
-    def show(items: Iterable, total: int, label: str) -> Iterable:
-        if not enabled or total < 2:
+    def show(items: Iterable, total: int | None, label: str) -> Iterable:
+        if not enabled or (total is not None and total < 2):
             return items
         from tqdm import tqdm
 

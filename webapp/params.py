@@ -1,8 +1,9 @@
 """Reading a search request from query-string parameters, for the pages and the API.
 
 `q`, `page`, `per_page` (1-100), `sort` (relevance or date), `from` and `to` (ISO days,
-inclusive), `source`, `category` and `typing=1` (the last word is still being typed). The API answers bad values with a 400; the pages
-use `lenient=True` and fall back to defaults, so a hand-edited URL still shows a page.
+inclusive), `source`, `category` and `typing=1` (the last word is still being typed). The
+API answers bad values with a 400; the pages use `lenient=True` and fall back to defaults,
+so a hand-edited URL still shows a page.
 """
 
 from __future__ import annotations
