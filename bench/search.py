@@ -95,13 +95,20 @@ def bare_writer(source: Path, target: Path) -> float:
     with Precis's own schema and analyzer (no digests, no article records)."""
     from whoosh.index import create_in
 
+    from index.ingest import BATCH_ARTICLES
     from index.store import make_schema, text_field
 
     started = time.perf_counter()
     target.mkdir(parents=True)
-    writer = create_in(target, make_schema()).writer()
+    index = create_in(target, make_schema())
+    writer = index.writer(compound=False)  # as Precis writes
     with source.open(encoding="utf-8") as lines:
-        for line in lines:
+        for number, line in enumerate(lines, 1):
+            # Committed every BATCH_ARTICLES, as Precis commits: one commit of everything
+            # spills Whoosh's sorting pool to disk and took longer than Precis itself.
+            if number % BATCH_ARTICLES == 0:
+                writer.commit()
+                writer = index.writer(compound=False)
             record = json.loads(line)
             field = text_field(record.get("language", "english"))
             for number, paragraph in enumerate(record["paragraphs"]):

@@ -53,7 +53,7 @@ from .models import StoredArticle
 
 POSTINGS_CACHE_BYTES = 32 * 1024 * 1024  # per generation and process
 RECORD_CACHE = 256  # parsed article records kept per generation and process
-BLOCK_CACHE = 4096  # postings blocks read for positions (about 3 KB each)
+BLOCK_CACHE = 1024  # postings blocks read for positions (about 10 KB each, decoded)
 COMPLETION_CACHE = 4096  # prefixes completed per generation and process
 SPELLING_FIELD = "spell_text"  # the text field's words as written (lower-cased, unstemmed)
 VOCABULARY_SEGMENTS = 64  # segment vocabularies kept per process

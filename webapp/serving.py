@@ -204,7 +204,8 @@ def serve(
     say: Callable[[str], None] = print,
 ) -> int:
     """Serve `app` on `sock` with `processes` server processes; return an exit status."""
-    _raise_open_file_limit(limits.max_connections + 256)
+    # Connections, plus the index: each thread's searcher opens a few files per segment.
+    _raise_open_file_limit(limits.max_connections + 4096)
     if processes <= 1:
         try:
             _run_one(app, sock, limits)
