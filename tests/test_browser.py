@@ -252,6 +252,21 @@ def test_typing_updates_results_in_place_and_the_url(page: Page) -> None:
     assert result_titles(page) == [FERRY["title"]]
 
 
+def test_the_word_being_typed_finds_results_at_each_letter(page: Page) -> None:
+    # app.js marks the keystrokes' requests; the server completes the last word.
+    page.goto("/")
+    box = page.locator("#q")
+    box.click()
+    for letter in "ferry":
+        box.press(letter)
+        typed = box.input_value()
+        if len(typed) >= 2:
+            expect_results_for(page, FERRY["title"])
+    # The address holds the query only, and reloading it reads the query as typed.
+    page.goto("/?q=fer")
+    expect(page.locator("#results li.result")).to_have_count(0)
+
+
 def test_query_words_are_highlighted_in_hits_and_digest(page: Page) -> None:
     page.goto("/")
     type_query(page, "ferry")
