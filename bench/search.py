@@ -58,6 +58,7 @@ from index.store import WhooshArchive  # noqa: E402
 
 PARAGRAPHS_PER_ARTICLE = 10  # the generator's average (8-12)
 FLATTEN = 50  # Zipf-Mandelbrot offset: the commonest made-up word in ~10% of paragraphs
+WARMING_SECONDS = 15  # given to the server's background warming before measuring
 
 
 def build(work: Path, paragraphs: int) -> dict[str, float]:
@@ -211,13 +212,29 @@ def fts5_request(request: SearchRequest) -> str:
     return request.query
 
 
-def in_process(work: Path, sets: dict[str, list[SearchRequest]]) -> list[str]:
+def in_process(
+    work: Path, sets: dict[str, list[SearchRequest]], figures: dict[str, float]
+) -> list[str]:
     archive = WhooshArchive(work / "index")
     endpoint = fts5.Endpoint(work / "fts5.sqlite")
+    rows = []
+    # A fresh process that has not warmed: another 100 typed queries (a different seed).
+    cold = query_sets(len(archive.ids()), seed=6)["typed"]
+    endpoint.fragment(cold[0].query)
+    rows.append(
+        row(
+            f"in-process, typed, fresh process without warming ({len(cold)})",
+            timed(archive.search, cold),
+            timed(lambda r: endpoint.fragment(r.query), cold),
+        )
+    )
+    began = time.perf_counter()
+    lists = archive.warm()  # what `precis serve` does in the background on start
+    figures["warming, in-process (s)"] = time.perf_counter() - began
+    figures["postings lists warmed"] = lists
     for request in sets["typed"][:20]:  # warm both
         archive.search(request)
         endpoint.fragment(request.query)
-    rows = []
     for name, requests in sets.items():
         precis = timed(archive.search, requests)
         baseline = (
@@ -333,7 +350,7 @@ def main() -> None:
     work = args.work or Path(f"/tmp/precis-bench-search-{args.paragraphs}-f{FLATTEN}")
     figures = build(work, args.paragraphs)
     sets = query_sets(max(1, args.paragraphs // PARAGRAPHS_PER_ARTICLE))
-    rows = in_process(work, sets)
+    rows = in_process(work, sets, figures)
 
     port = free_port()
     fts5_server = subprocess.Popen(
@@ -356,6 +373,7 @@ def main() -> None:
             texts = [r.query for r in sets["typed"]]
             get(precis, "/search?" + urlencode({"q": texts[-1]}), {"HX-Request": "true"})
             figures["server start to first answer (s)"] = time.perf_counter() - began
+            time.sleep(WARMING_SECONDS)  # each process warms in the background on start
             for text in texts[:20]:
                 get(precis, "/search?" + urlencode({"q": text}), {"HX-Request": "true"})
             rows.append(http_one_client(precis, baseline, texts, "typed"))

@@ -23,6 +23,7 @@ return the plain dataclasses of `index.models`.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import shutil
@@ -45,7 +46,7 @@ from whoosh.query import Term
 from whoosh.scoring import BM25F, BM25FScorer
 
 from .models import ArchiveStats, KnownArticle, SearchPage, SearchRequest, StoredArticle
-from .tables import Tables, tables_for
+from .tables import SEGMENT_POSTINGS, Tables, tables_for, vocabulary
 
 DEFAULT_WRITE_TIMEOUT = 60.0
 META_FILE = "precis.json"
@@ -200,6 +201,8 @@ class WhooshArchive:
     def __init__(self, path: str | os.PathLike[str], *, create: bool = False) -> None:
         self.path = Path(path)
         self._local = threading.local()
+        self._warming_lock = threading.Lock()
+        self._warmed: int | None = None
         if not exists_in(self.path):
             if not create:
                 raise ArchiveMissing(
@@ -319,6 +322,39 @@ class WhooshArchive:
 
         with self.reading():
             return highlight_article(self, stored, query, paragraphs)
+
+    def warm(self, least: int = 128) -> int:
+        """Read into memory what the first searches of this generation would read: its
+        tables, the words that complete a typed prefix, and the longest postings lists (the
+        text and title terms of at least `least` paragraphs of a segment, longest first, within
+        `tables.POSTINGS_BUDGET`). Return how many postings lists were read."""
+        with self.reading() as snapshot:
+            reader = snapshot.searcher.reader()
+            snapshot.tables  # noqa: B018 (built on first use)
+            for leaf, _ in reader.leaf_readers():
+                vocabulary(leaf)
+            return SEGMENT_POSTINGS.warm(reader, ("text", "title"), least)
+
+    def warm_in_background(self) -> None:
+        """Warm the newest generation in a daemon thread, once per generation (servers call
+        this on every request; it returns at once)."""
+        try:
+            generation = self._index.latest_generation()
+        except OSError:
+            return
+        with self._warming_lock:
+            if generation == self._warmed:
+                return
+            self._warmed = generation
+        threading.Thread(target=self._warm_quietly, name="precis-warm", daemon=True).start()
+
+    def _warm_quietly(self) -> None:
+        try:
+            self.warm()
+        except Exception:  # a concurrent rewrite, a vanished folder: searches read on demand
+            logging.getLogger(__name__).debug("warming %s failed", self.path, exc_info=True)
+        finally:
+            self.close()  # this thread's snapshot
 
     def stats(self) -> ArchiveStats:
         """Return article and paragraph counts, the size on disk and the last ingest time."""

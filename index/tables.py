@@ -390,27 +390,115 @@ def _matcher_positions(leaf, fieldname: str, text: str, local: int) -> list[int]
 def _read_postings(
     reader, fieldname: str, text: str, blocks: dict[int, list]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Read a term's postings from every segment, as global document numbers; fill
-    `blocks` with each segment's block table (by the segment's place among the leaves)."""
+    """A term's postings in every segment, as global document numbers (deleted documents
+    included); fill `blocks` with each segment's block table (by its place among the
+    leaves). Each segment's part comes from the segment cache when it is there."""
     parts_docs, parts_weights = [], []
     for number, (leaf, offset) in enumerate(reader.leaf_readers()):
-        if fieldname not in leaf.schema:
+        found = SEGMENT_POSTINGS.get(leaf, fieldname, text)
+        if found is None:
             continue
-        btext = leaf._text_to_bytes(fieldname, text)
-        if (fieldname, btext) not in leaf:
-            continue
-        matcher = leaf._terms.matcher(fieldname, btext, leaf.schema[fieldname].format)
-        table: list = []
-        ids, weights = _matcher_arrays(matcher, table)
+        ids, weights, table = found
         blocks[number] = table
         parts_docs.append(ids + offset)
         parts_weights.append(weights)
     if not parts_docs:
         return NO_DOCS, NO_SCORES
+    if len(parts_docs) == 1:
+        return parts_docs[0].astype(np.int32), parts_weights[0].astype(np.float64)
     return (
         np.concatenate(parts_docs).astype(np.int32),
         np.concatenate(parts_weights).astype(np.float64),
     )
+
+
+def _segment_id(leaf) -> str:
+    segment = leaf.segment()
+    return segment.segment_id() if segment is not None else f"reader-{id(leaf)}"
+
+
+class SegmentPostings:
+    """Postings read from segments, kept across generations (a segment never changes).
+
+    Keyed by segment, field and term: the segment's ids (local, deleted documents
+    included), frequencies and block table. Bounded by `budget` bytes, least recently
+    used first out. `warm` fills it ahead of the searches with the longest lists, the
+    ones that cost most to read: Whoosh unpickles every block with all its positions.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self._entries: OrderedDict[tuple[str, str, str], tuple] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, leaf, fieldname: str, text: str) -> tuple | None:
+        """The term's postings in this segment, read now if they are not kept; None if the
+        segment does not have the term."""
+        key = (_segment_id(leaf), fieldname, text)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        if fieldname not in leaf.schema:
+            return None
+        btext = leaf._text_to_bytes(fieldname, text)
+        if (fieldname, btext) not in leaf:
+            return None
+        return self._read(leaf, key, btext)
+
+    def _read(self, leaf, key: tuple[str, str, str], btext: bytes) -> tuple:
+        fieldname = key[1]
+        matcher = leaf._terms.matcher(fieldname, btext, leaf.schema[fieldname].format)
+        table: list = []
+        ids, weights = _matcher_arrays(matcher, table)
+        found = (ids.astype(np.int32), weights.astype(np.float32), table)
+        size = found[0].nbytes + found[1].nbytes + 64 * len(table)
+        with self._lock:
+            if key not in self._entries:
+                self._entries[key] = found
+                self.used += size
+                while self.used > self.budget and len(self._entries) > 1:
+                    _, (old_ids, old_weights, old_table) = self._entries.popitem(last=False)
+                    self.used -= old_ids.nbytes + old_weights.nbytes + 64 * len(old_table)
+        return found
+
+    def warm(self, reader, fields: tuple[str, ...], least: int = 128) -> int:
+        """Read the postings of every term in `fields` held by at least `least` documents
+        of a segment, the longest lists first, until the budget is spent; return how many
+        postings lists were read."""
+        wanted = []
+        for leaf, _ in reader.leaf_readers():
+            for fieldname in fields:
+                if fieldname not in leaf.schema:
+                    continue
+                try:
+                    words, frequencies = _raw_vocabulary(leaf._terms, fieldname)
+                except AttributeError:  # another codec: nothing to warm cheaply
+                    continue
+                wanted.extend(
+                    (frequency, id(leaf), leaf, fieldname, word)
+                    for word, frequency in zip(words, frequencies, strict=True)
+                    if frequency >= least
+                )
+        wanted.sort(key=lambda item: -item[0])
+        read = 0
+        spent = 0
+        for frequency, _, leaf, fieldname, word in wanted:
+            spent += frequency * 8
+            if spent > self.budget * 0.9:
+                break
+            key = (_segment_id(leaf), fieldname, word)
+            if key in self._entries:
+                continue
+            self._read(leaf, key, word.encode("utf-8"))
+            read += 1
+        return read
+
+
+POSTINGS_BUDGET = 256 * 1024 * 1024  # per process, across generations
+SEGMENT_POSTINGS = SegmentPostings(POSTINGS_BUDGET)
 
 
 def _matcher_arrays(matcher, blocks: list | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -595,6 +683,11 @@ def _paragraphs(parent) -> int:
 
 _VOCABULARIES: OrderedDict[tuple[str, str], tuple[list[str], list[int]]] = OrderedDict()
 _VOCABULARIES_LOCK = threading.Lock()
+
+
+def vocabulary(leaf) -> tuple[list[str], list[int]]:
+    """The segment's words as written (the spelling field), for completing typed words."""
+    return _vocabulary(leaf, SPELLING_FIELD)
 
 
 def _vocabulary(leaf, fieldname: str) -> tuple[list[str], list[int]]:

@@ -135,7 +135,9 @@ def test_searches_during_ingest_commits_never_fail(served_reports, tmp_path):
     source = jsonl(tmp_path / "second.jsonl", batch)
     with Readers(server).running() as readers:
         time.sleep(0.5)
-        ingest = precis("ingest", str(source), "--index", str(index), env=env)
+        ingest = precis(
+            "ingest", str(source), "--index", str(index), env=env | {"PRECIS_INGEST_BATCH": "500"}
+        )
         time.sleep(0.5)
     assert ingest.returncode == 0, ingest.stderr
     assert "1500 added, 200 updated" in ingest.stdout

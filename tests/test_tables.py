@@ -10,6 +10,7 @@ import pytest
 from conftest import make_article
 from whoosh.query import And, Not, Or, Phrase, Prefix, Term
 
+from index import tables
 from index.ingest import store_articles
 from index.models import SearchRequest
 from index.search import _proximity_bonus, clean_query, parse_query, searched_fields
@@ -153,3 +154,24 @@ def test_queries_parse_to_what_the_tables_evaluate(segmented):
             }
             mine = set(tables.articles_of(evaluate(tables, searcher, query, WEIGHTING).docs))
             assert mine == theirs and mine
+
+
+def test_warming_reads_the_longest_lists_and_changes_no_answer(segmented):
+    queries = ["ferry council", "comet OR bank", "market -profit", "Replaced"]
+    before = [segmented.search(q).to_json() for q in queries]
+    used = tables.SEGMENT_POSTINGS.used
+    assert segmented.warm(least=3) > 0
+    assert tables.SEGMENT_POSTINGS.used > used
+    assert [segmented.search(q).to_json() for q in queries] == before
+
+
+def test_the_segment_cache_keeps_to_its_budget(segmented):
+    cache = tables.SegmentPostings(budget=2_000)
+    with segmented.reading() as snapshot:
+        reader = snapshot.searcher.reader()
+        cache.warm(reader, ("text", "title"), least=1)
+        assert 0 < cache.used <= 2_000
+        leaf = reader.leaf_readers()[0][0]
+        ids, weights, _ = cache.get(leaf, "text", "ferri")
+        theirs = list(leaf.postings("text", "ferri").all_ids())
+        assert set(theirs) <= set(ids.tolist())  # the raw list also holds deleted ones

@@ -140,6 +140,7 @@ def ingest(paths, index_dir, prune, workers, length, algorithm, wait, progress, 
             progress=_progress(show),
             timeout=wait,
             limits=ArticleLimits(config["max_article_chars"], config["max_article_paragraphs"]),
+            batch=config["ingest_batch"],
         )
     except ArchiveError as error:
         raise click.ClickException(str(error)) from error

@@ -56,6 +56,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("write_token", "", "Key that web and API writes must present; empty disables them."),
     Setting("workers", 2, "Worker processes that compute digests during ingest.", int),
     Setting(
+        "ingest_batch",
+        2000,
+        "Articles per commit during ingest: what a killed ingest redoes; fewer, larger commits "
+        "leave fewer index segments to search.",
+        int,
+    ),
+    Setting(
         "secret_key",
         "",
         "Key that signs sessions; empty: one is made and kept in the index folder.",
@@ -72,6 +79,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "secure_cookies", False, "Mark the session cookie Secure even on plain HTTP.", _boolean
+    ),
+    Setting(
+        "warm",
+        True,
+        "Read the index's longest postings lists into memory in the background on start.",
+        _boolean,
     ),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
