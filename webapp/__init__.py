@@ -67,15 +67,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             g.precis_reading.enter_context(archive.reading())
         except Exception:  # an unreadable archive: each view (and /healthz) reports it
             app.logger.exception("can't open a snapshot of the archive")
-            return
-        if app.config["WARM"]:
-            archive.warm_in_background()  # once per generation and process
 
     @app.teardown_request
     def release_snapshot(error: BaseException | None) -> None:
         reading = g.pop("precis_reading", None)
         if reading is not None:
             reading.close()
+            if app.config["WARM"]:
+                # Once per generation and process, after the answer: not in its way.
+                archive.warm_in_background()
 
     from . import add, api, views
 
