@@ -263,11 +263,20 @@ def _proximity_bonus(
     if not pairs or not docs:
         return bonus
     wanted = np.array(docs, dtype=np.int32)
-    positions, scores = {}, {}
+    scores = {}
     for word in {word for pair in pairs for word in pair}:
-        positions[word] = tables.positions(searcher, "text", word, docs)
         found = term_scores(tables, searcher, "text", word, wanted)
         scores[word] = dict(zip(docs, found, strict=True))
+    # Positions only where both words of a pair are (the scores say so without reading).
+    both: dict[str, set[int]] = {}
+    for a, b in pairs:
+        holding = {doc for doc in docs if scores[a][doc] > 0 and scores[b][doc] > 0}
+        both.setdefault(a, set()).update(holding)
+        both.setdefault(b, set()).update(holding)
+    positions = {
+        word: tables.positions(searcher, "text", word, sorted(holding)) if holding else {}
+        for word, holding in both.items()
+    }
     for a, b in pairs:
         first, second = positions[a], positions[b]
         for doc in docs:

@@ -49,6 +49,9 @@ from .models import ArchiveStats, KnownArticle, SearchPage, SearchRequest, Store
 from .tables import SEGMENT_POSTINGS, Tables, tables_for, vocabulary
 
 DEFAULT_WRITE_TIMEOUT = 60.0
+# Warming reads the postings lists of terms in at least this many documents of a segment:
+# rarer terms cost little to read when a search needs them.
+WARM_LEAST = 16
 META_FILE = "precis.json"
 LOCK_FILE = "writer.lock"
 # Bumped whenever the schema or the analyzer changes; an older index must be rebuilt.
@@ -323,7 +326,7 @@ class WhooshArchive:
         with self.reading():
             return highlight_article(self, stored, query, paragraphs)
 
-    def warm(self, least: int = 128) -> int:
+    def warm(self, least: int = WARM_LEAST) -> int:
         """Read into memory what the first searches of this generation would read: its
         tables, the words that complete a typed prefix, and the longest postings lists (the
         text and title terms of at least `least` paragraphs of a segment, longest first, within

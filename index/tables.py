@@ -232,7 +232,7 @@ class Tables:
                 if positions:
                     found[doc] = positions
                 continue
-            which = bisect_left([maximum for maximum, _ in table], local)
+            which = bisect_left(table, local, key=_block_end)
             if which >= len(table):
                 continue
             block = self._block(leaf, (fieldname, text, number, which), table[which][1])
@@ -366,6 +366,10 @@ def _leaf_lengths(leaf, fieldname: str, count: int) -> np.ndarray:
         return np.array(
             [leaf.doc_field_length(n, fieldname) or 0 for n in range(count)], dtype=np.float64
         )
+
+
+def _block_end(entry: tuple) -> int:
+    return entry[0]
 
 
 def _block(leaf, where: tuple) -> tuple:
