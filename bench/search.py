@@ -112,7 +112,8 @@ def bare_writer(source: Path, target: Path) -> float:
     target.mkdir(parents=True)
     index = create_in(target, make_schema())
     writer = index.writer(compound=False)  # as Precis writes
-    lines = (line for part in sorted(source.glob("*.jsonl")) for line in part.open("utf-8"))
+    parts = sorted(source.glob("*.jsonl"))
+    lines = (line for part in parts for line in part.open(encoding="utf-8"))
     for count, line in enumerate(lines, 1):
         # Committed every BATCH_ARTICLES, as Precis commits: one commit of everything
         # spills Whoosh's sorting pool to disk and took longer than Precis itself.
