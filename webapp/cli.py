@@ -89,11 +89,6 @@ def _progress(enabled: bool):
     return show
 
 
-def default_workers() -> int:
-    """Digest workers when none are asked for: the writer, in this process, keeps a core."""
-    return max(1, (os.cpu_count() or 2) - 1)
-
-
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @index_option
@@ -102,7 +97,7 @@ def default_workers() -> int:
     "--workers",
     type=click.IntRange(1, 64),
     default=None,
-    help="Processes computing digests (default: $PRECIS_WORKERS, or one fewer than the cores).",
+    help="Processes computing digests (default: $PRECIS_WORKERS or 2).",
 )
 @click.option("--length", default=None, help='Digest length: "3", "20%" or "60 words".')
 @click.option("--algorithm", type=click.Choice(ALGORITHMS), default=None, help="Digest method.")
@@ -140,7 +135,7 @@ def ingest(paths, index_dir, prune, workers, length, algorithm, wait, progress, 
             archive,
             paths,
             prune=prune,
-            workers=workers or config["workers"] or default_workers(),
+            workers=workers or config["workers"],
             settings=digest_settings,
             progress=_progress(show),
             timeout=wait,

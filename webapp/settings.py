@@ -54,13 +54,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_article_paragraphs", 5_000, "Most paragraphs one article may have.", int),
     Setting("read_only", False, "Refuse every write (ingest from the web, delete).", _boolean),
     Setting("write_token", "", "Key that web and API writes must present; empty disables them."),
-    Setting(
-        "workers",
-        0,
-        "Worker processes that compute digests during ingest; 0 means one fewer than the "
-        "cores (at least 1), leaving a core to the index writer.",
-        int,
-    ),
+    Setting("workers", 2, "Worker processes that compute digests during ingest.", int),
     Setting(
         "ingest_batch",
         2000,
