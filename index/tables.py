@@ -227,6 +227,13 @@ class Tables:
                 continue
             leaf, offset = leaves[number]
             local = doc - offset
+            decoded = SEGMENT_POSTINGS.positions_of(leaf, fieldname, text)
+            if decoded is not None:  # decoded while warming
+                ids, starts, flat = decoded
+                place = int(np.searchsorted(ids, local))
+                if place < len(ids) and ids[place] == local:
+                    found[doc] = flat[starts[place] : starts[place + 1]].tolist()
+                continue
             if table[0][0] is None:  # not a block table: ask Whoosh's matcher
                 positions = _matcher_positions(leaf, fieldname, text, local)
                 if positions:
@@ -434,6 +441,9 @@ class SegmentPostings:
         self.budget = budget
         self.used = 0
         self._entries: OrderedDict[tuple[str, str, str], tuple] = OrderedDict()
+        # Positions decoded while warming, for the proximity bonus: they leave with their
+        # term's entry.
+        self._positions: dict[tuple[str, str, str], tuple] = {}
         self._lock = threading.Lock()
 
     def get(self, leaf, fieldname: str, text: str) -> tuple | None:
@@ -464,9 +474,45 @@ class SegmentPostings:
                 self._entries[key] = found
                 self.used += size
                 while self.used > self.budget and len(self._entries) > 1:
-                    _, (old_ids, old_weights, old_table) = self._entries.popitem(last=False)
+                    old, (old_ids, old_weights, old_table) = self._entries.popitem(last=False)
                     self.used -= old_ids.nbytes + old_weights.nbytes + 64 * len(old_table)
+                    decoded = self._positions.pop(old, None)
+                    if decoded is not None:
+                        self.used -= decoded[1].nbytes + decoded[2].nbytes
         return found
+
+    def positions_of(self, leaf, fieldname: str, text: str) -> tuple | None:
+        """The term's ids and positions in this segment (as offsets into one flat array),
+        if warming decoded them; else None."""
+        return self._positions.get((_segment_id(leaf), fieldname, text))
+
+    def _decode_positions(self, leaf, key: tuple[str, str, str], ids: np.ndarray) -> None:
+        fieldname = key[1]
+        fmt = leaf.schema[fieldname].format
+        matcher = leaf._terms.matcher(
+            fieldname, key[2].encode("utf-8"), leaf.schema[fieldname].format
+        )
+        if not isinstance(matcher, W3LeafMatcher) or not fmt.supports("positions"):
+            return
+        counts: list[int] = []
+        flat: list[int] = []
+        while matcher.is_active():
+            matcher._read_values()
+            for value in matcher._values:
+                positions = fmt.decode_positions(value)
+                counts.append(len(positions))
+                flat.extend(positions)
+            matcher._next_block()
+        if len(counts) != len(ids):
+            return
+        starts = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=starts[1:])
+        decoded = (ids, starts, np.array(flat, dtype=np.int32))
+        size = decoded[1].nbytes + decoded[2].nbytes
+        with self._lock:
+            if key in self._entries and self.used + size <= self.budget:
+                self._positions[key] = decoded
+                self.used += size
 
     def warm(self, reader, fields: tuple[str, ...], least: int = 128) -> int:
         """Read the postings of every term in `fields` held by at least `least` documents
@@ -496,12 +542,17 @@ class SegmentPostings:
             key = (_segment_id(leaf), fieldname, word)
             if key in self._entries:
                 continue
-            self._read(leaf, key, word.encode("utf-8"))
+            ids = self._read(leaf, key, word.encode("utf-8"))[0]
             read += 1
+            if fieldname in POSITION_FIELDS and key not in self._positions:
+                spent += frequency * 12  # about three positions of 4 bytes each
+                if spent <= self.budget * 0.9:
+                    self._decode_positions(leaf, key, ids)
         return read
 
 
 POSTINGS_BUDGET = 256 * 1024 * 1024  # per process, across generations
+POSITION_FIELDS = ("text",)  # the field the proximity bonus reads positions from
 SEGMENT_POSTINGS = SegmentPostings(POSTINGS_BUDGET)
 
 

@@ -156,6 +156,24 @@ def test_queries_parse_to_what_the_tables_evaluate(segmented):
             assert mine == theirs and mine
 
 
+def test_positions_decoded_while_warming_give_the_same_proximity(segmented):
+    pairs = [("ferri", "council"), ("council", "vote"), ("market", "bank")]
+    with segmented.reading() as snapshot:
+        searcher, tables_ = snapshot.searcher, snapshot.tables
+        candidates = np.flatnonzero(tables_.paragraph).tolist()
+        before = _proximity_bonus(searcher, tables_, pairs, candidates)
+        cache = tables.SegmentPostings(budget=2**24)
+        original, tables.SEGMENT_POSTINGS = tables.SEGMENT_POSTINGS, cache
+        try:
+            cache.warm(searcher.reader(), ("text",), least=1)
+            leaf = searcher.reader().leaf_readers()[0][0]
+            assert cache.positions_of(leaf, "text", "ferri") is not None
+            after = _proximity_bonus(searcher, tables_, pairs, candidates)
+        finally:
+            tables.SEGMENT_POSTINGS = original
+    assert before and after == pytest.approx(before)
+
+
 def test_warming_reads_the_longest_lists_and_changes_no_answer(segmented):
     queries = ["ferry council", "comet OR bank", "market -profit", "Replaced"]
     before = [segmented.search(q).to_json() for q in queries]
