@@ -97,15 +97,20 @@ def test_evaluate_agrees_with_whoosh(segmented, query):
     assert dict(zip(mine.docs.tolist(), mine.scores.tolist(), strict=True)) == pytest.approx(theirs)
 
 
+PAIRS = [("ferri", "council"), ("council", "vote"), ("market", "bank")]
+
+
+def bonus_of_every_paragraph(snapshot) -> dict[int, float]:
+    candidates = np.flatnonzero(snapshot.tables.paragraph).tolist()
+    return _proximity_bonus(snapshot.searcher, snapshot.tables, PAIRS, candidates)
+
+
 def test_proximity_bonus_is_what_a_sloppy_phrase_scores(segmented):
-    pairs = [("ferri", "council"), ("council", "vote"), ("market", "bank")]
     with segmented.reading() as snapshot:
-        searcher, tables = snapshot.searcher, snapshot.tables
-        candidates = np.flatnonzero(tables.paragraph).tolist()
-        mine = _proximity_bonus(searcher, tables, pairs, candidates)
+        mine = bonus_of_every_paragraph(snapshot)
         theirs: dict[int, float] = {}
-        for a, b in pairs:
-            for hit in searcher.search(Phrase("text", [a, b], slop=6), limit=None):
+        for a, b in PAIRS:
+            for hit in snapshot.searcher.search(Phrase("text", [a, b], slop=6), limit=None):
                 theirs[hit.docnum] = theirs.get(hit.docnum, 0.0) + 0.15 * hit.score
     assert mine and mine == pytest.approx(theirs)
 
@@ -157,18 +162,15 @@ def test_queries_parse_to_what_the_tables_evaluate(segmented):
 
 
 def test_positions_decoded_while_warming_give_the_same_proximity(segmented):
-    pairs = [("ferri", "council"), ("council", "vote"), ("market", "bank")]
     with segmented.reading() as snapshot:
-        searcher, tables_ = snapshot.searcher, snapshot.tables
-        candidates = np.flatnonzero(tables_.paragraph).tolist()
-        before = _proximity_bonus(searcher, tables_, pairs, candidates)
+        before = bonus_of_every_paragraph(snapshot)
         cache = tables.SegmentPostings(budget=2**24)
         original, tables.SEGMENT_POSTINGS = tables.SEGMENT_POSTINGS, cache
         try:
-            cache.warm(searcher.reader(), ("text",), least=1)
-            leaf = searcher.reader().leaf_readers()[0][0]
+            cache.warm(snapshot.searcher.reader(), ("text",), least=1)
+            leaf = snapshot.searcher.reader().leaf_readers()[0][0]
             assert cache.positions_of(leaf, "text", "ferri") is not None
-            after = _proximity_bonus(searcher, tables_, pairs, candidates)
+            after = bonus_of_every_paragraph(snapshot)
         finally:
             tables.SEGMENT_POSTINGS = original
     assert before and after == pytest.approx(before)
