@@ -462,11 +462,13 @@ class SegmentPostings:
             return None
         return self._read(leaf, key, btext)
 
-    def _read(self, leaf, key: tuple[str, str, str], btext: bytes) -> tuple:
+    def _read(
+        self, leaf, key: tuple[str, str, str], btext: bytes, values: list | None = None
+    ) -> tuple:
         fieldname = key[1]
         matcher = leaf._terms.matcher(fieldname, btext, leaf.schema[fieldname].format)
         table: list = []
-        ids, weights = _matcher_arrays(matcher, table)
+        ids, weights = _matcher_arrays(matcher, table, values)
         found = (ids.astype(np.int32), weights.astype(np.float32), table)
         size = found[0].nbytes + found[1].nbytes + 64 * len(table)
         with self._lock:
@@ -486,25 +488,19 @@ class SegmentPostings:
         if warming decoded them; else None."""
         return self._positions.get((_segment_id(leaf), fieldname, text))
 
-    def _decode_positions(self, leaf, key: tuple[str, str, str], ids: np.ndarray) -> None:
-        fieldname = key[1]
-        fmt = leaf.schema[fieldname].format
-        matcher = leaf._terms.matcher(
-            fieldname, key[2].encode("utf-8"), leaf.schema[fieldname].format
-        )
-        if not isinstance(matcher, W3LeafMatcher) or not fmt.supports("positions"):
-            return
+    def _decode_positions(
+        self, leaf, key: tuple[str, str, str], ids: np.ndarray, values: list
+    ) -> None:
+        """Keep the term's positions in this segment, decoded from its postings' values."""
+        fmt = leaf.schema[key[1]].format
+        if len(values) != len(ids) or not fmt.supports("positions"):
+            return  # not read block by block (inlined postings): the blocks path serves
         counts: list[int] = []
         flat: list[int] = []
-        while matcher.is_active():
-            matcher._read_values()
-            for value in matcher._values:
-                positions = fmt.decode_positions(value)
-                counts.append(len(positions))
-                flat.extend(positions)
-            matcher._next_block()
-        if len(counts) != len(ids):
-            return
+        for value in values:
+            positions = fmt.decode_positions(value)
+            counts.append(len(positions))
+            flat.extend(positions)
         starts = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=starts[1:])
         decoded = (ids, starts, np.array(flat, dtype=np.int32))
@@ -528,26 +524,29 @@ class SegmentPostings:
                 except AttributeError:  # another codec: nothing to warm cheaply
                     continue
                 wanted.extend(
-                    (frequency, id(leaf), leaf, fieldname, word)
+                    (frequency, leaf, fieldname, word)
                     for word, frequency in zip(words, frequencies, strict=True)
                     if frequency >= least
                 )
         wanted.sort(key=lambda item: -item[0])
         read = 0
         spent = 0
-        for frequency, _, leaf, fieldname, word in wanted:
+        for frequency, leaf, fieldname, word in wanted:
             spent += frequency * 8
             if spent > self.budget * 0.9:
                 break
             key = (_segment_id(leaf), fieldname, word)
             if key in self._entries:
                 continue
-            ids = self._read(leaf, key, word.encode("utf-8"))[0]
+            # Positions too, from the same blocks, while about three per posting fit.
+            spent += frequency * 12 if fieldname in POSITION_FIELDS else 0
+            values: list | None = [] if fieldname in POSITION_FIELDS else None
+            if spent > self.budget * 0.9:
+                values = None
+            ids = self._read(leaf, key, word.encode("utf-8"), values)[0]
             read += 1
-            if fieldname in POSITION_FIELDS and key not in self._positions:
-                spent += frequency * 12  # about three positions of 4 bytes each
-                if spent <= self.budget * 0.9:
-                    self._decode_positions(leaf, key, ids)
+            if values is not None:
+                self._decode_positions(leaf, key, ids, values)
         return read
 
 
@@ -556,11 +555,14 @@ POSITION_FIELDS = ("text",)  # the field the proximity bonus reads positions fro
 SEGMENT_POSTINGS = SegmentPostings(POSTINGS_BUDGET)
 
 
-def _matcher_arrays(matcher, blocks: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _matcher_arrays(
+    matcher, blocks: list | None = None, values: list | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """All ids and weights of a raw segment matcher (deleted documents included).
 
     With `blocks`, each postings block's last id and where its data sits in the postings
-    file are appended to it, so that positions can later be read for a few documents.
+    file are appended to it, so that positions can later be read for a few documents; with
+    `values`, each posting's encoded value (its positions), from the same unpickled blocks.
     """
     ids: list[int] = []
     weights: list[float] = []
@@ -579,6 +581,9 @@ def _matcher_arrays(matcher, blocks: list | None = None) -> tuple[np.ndarray, np
             if blocks is not None:
                 where = (matcher._dataoffset, matcher._nextoffset, matcher._compression)
                 blocks.append((matcher._maxid, where))
+            if values is not None:
+                matcher._read_values()
+                values.extend(matcher._values)
             matcher._next_block()
     else:
         while matcher.is_active():
