@@ -235,6 +235,7 @@ class SearchPage:
     message: str = ""  # a note for the reader, e.g. why nothing matched
     suggestion: str = ""  # a corrected query ("did you mean ...")
     facets: dict[str, list[FacetCount]] = field(default_factory=dict)
+    dropped: list[str] = field(default_factory=list)  # query words left out to find articles
 
     @property
     def query(self) -> str:

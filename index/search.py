@@ -49,6 +49,7 @@ from whoosh.query import And, Not, NullQuery, Or, Phrase, Query, Term
 
 from .articles import normalise_line, safe_url
 from .digest import focus
+from .matching import Ranking, label_of, match, ranking, split_clauses
 from .models import ArticleResult, FacetCount, Hit, SearchPage, SearchRequest, StoredArticle
 from .store import (
     ANALYZER,
@@ -60,21 +61,14 @@ from .store import (
     make_schema,
     stem_english,
 )
-from .tables import Matches, Tables, evaluate, term_scores
+from .tables import Matches, Tables, term_scores
 
 HITS_PER_ARTICLE = 3
-PARAGRAPH_WINDOW = 300  # scored paragraph hits read per round when ranking articles
 MAX_QUERY_CHARS = 500
-EXTRA_PARAGRAPH_BONUS = 0.05  # per further matching paragraph, as a share of the best score
 TITLE_BOOST = 0.5
 SNIPPET_CHARS = 320
 FEW_MATCHES = 2  # a word in fewer paragraphs than this gets fuzzy alternatives
 TEXT_FIELDS = ("title", "text")
-# Up to this many words, all must match (any-word is the announced fallback); a longer
-# query is read as a description: any word may match, BM25 ranks the articles that match
-# more of them higher, and sorting by date keeps to the articles with all of them. (Whoosh's
-# own coordination bonus, Or(scale=...), crashes in whoosh3 3.54 on nested queries.)
-ALL_TERMS_MAX_WORDS = 2
 # Consecutive query words found near each other (within PROXIMITY_SLOP positions) add to
 # the score, as in sequential-dependence ranking models.
 PROXIMITY_BOOST = 0.15
@@ -88,11 +82,22 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _MINUS = re.compile(r'(?<![^\s(])-(?=[\w"(])')
 _LONE_WILDCARD = re.compile(r"(?<![^\s(])\S?[*?]+(?=[\s)]|$)|[?]")
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Typographic quotes as phones and word processors type them: double ones always delimit
+# a phrase; a single closing quote between letters is an apostrophe (O’Brien), and a pair
+# of single quotes around words is a phrase too.
+_DOUBLE_QUOTES = str.maketrans(dict.fromkeys("“”„‟«»〝〞＂", '"'))
+_APOSTROPHE = re.compile(r"(?<=\w)[’‘‛′](?=\w)")
+_SINGLE_QUOTED = re.compile(r"[‘‚‛]([^‘’‚‛]*)’")
+_UNKNOWN_FIELD = re.compile(r"(?<![\w:])(?!title:)[^\W\d_]+:(?=[\w\"(])")
 
 
 def clean_query(text: str) -> str:
-    """Return the query text made safe to parse: one line, capped, `-x` as `NOT x`."""
+    """Return the query text made safe to parse: one line, capped, `-x` as `NOT x`,
+    typographic quotes as straight ones."""
     text = normalise_line(_CONTROL.sub(" ", text))[:MAX_QUERY_CHARS]
+    text = _APOSTROPHE.sub("'", text.translate(_DOUBLE_QUOTES))
+    text = _SINGLE_QUOTED.sub(r'"\1"', text).replace("’", "'").replace("‘", "'")
+    text = _UNKNOWN_FIELD.sub("", text)  # `author:smith` searches for smith
     text = _LONE_WILDCARD.sub(" ", text)
     text = _MINUS.sub("NOT ", text)
     return " ".join(text.split())
@@ -286,22 +291,6 @@ def _proximity_bonus(
     return bonus
 
 
-def _largest_bonus(
-    searcher, tables: Tables, pairs: list[tuple[str, str]], docs: list[int]
-) -> dict[int, float]:
-    """The bonus each document would get if every pair occurred close together: an upper
-    bound, from scores alone, with no positions read."""
-    wanted = np.array(sorted(set(docs)), dtype=np.int32)
-    scores = {
-        word: term_scores(tables, searcher, "text", word, wanted)
-        for word in {word for pair in pairs for word in pair}
-    }
-    most = np.zeros(len(wanted))
-    for a, b in pairs:
-        most += PROXIMITY_BOOST * (np.array(scores[a]) + np.array(scores[b]))
-    return dict(zip(wanted.tolist(), most.tolist(), strict=True))
-
-
 def _near(first: list[int], second: list[int]) -> bool:
     """Whether some position of `second` follows one of `first` by 1..PROXIMITY_SLOP."""
     for position in first:
@@ -309,13 +298,6 @@ def _near(first: list[int], second: list[int]) -> bool:
         if after < len(second) and second[after] - position <= PROXIMITY_SLOP:
             return True
     return False
-
-
-def _word_count(query: Query) -> int:
-    """How many words or phrases an all-terms query asks for (exclusions aside)."""
-    if isinstance(query, And):
-        return sum(1 for child in query.children() if not isinstance(child, Not))
-    return 1
 
 
 def _has_positive(query: Query) -> bool:
@@ -437,15 +419,11 @@ def _highlight_terms(searcher, query: Query) -> frozenset[str]:
 
 
 class _Found:
-    """The paragraphs a query matched, their articles, and which of those pass the filters."""
+    """The articles a query matched, and which of them pass the filters."""
 
-    def __init__(self, tables: Tables, matches: Matches, request: SearchRequest) -> None:
+    def __init__(self, tables: Tables, articles: np.ndarray, request: SearchRequest) -> None:
         self.tables = tables
-        self.matches = matches
-        self.doc_article = tables.doc_article[matches.docs]
-        self.articles = np.unique(self.doc_article)
-        self.articles = self.articles[tables.article_live[self.articles]]
-        articles = self.articles
+        self.articles = articles
         self.by_source = tables.passing(articles, source=request.source)
         self.by_category = tables.passing(articles, category=request.category)
         self.by_date = tables.passing(
@@ -457,11 +435,6 @@ class _Found:
     @property
     def total(self) -> int:
         return len(self.selected)
-
-    def allowed_docs(self) -> Matches:
-        """The matching paragraphs of the articles that pass the filters."""
-        keep = np.isin(self.doc_article, self.selected, assume_unique=False)
-        return Matches(self.matches.docs[keep], self.matches.scores[keep])
 
     def facets(self) -> dict[str, list[FacetCount]]:
         """Count matching articles per facet value, each facet ignoring its own filter."""
@@ -496,69 +469,66 @@ def _counts(codes: np.ndarray, values: list[str]) -> list[FacetCount]:
 
 
 def _ranked(
-    searcher, found: Matches, near: list[tuple[str, str]], tables: Tables, wanted: int
-) -> list[tuple[int, list[tuple[float, int]]]]:
-    """The best `wanted` articles by relevance, each with its scored paragraph hits.
+    searcher,
+    tables: Tables,
+    rank: Ranking,
+    selected: np.ndarray,
+    near: list[tuple[str, str]],
+    wanted: int,
+) -> list[tuple[int, float, list[tuple[float, int]]]]:
+    """The best `wanted` of the `selected` articles, each with its scored paragraph hits.
 
-    Paragraphs are read best first in windows of PARAGRAPH_WINDOW (growing fourfold until
-    enough articles are found); the best PROXIMITY_RERANK get the proximity bonus of
-    `near` before grouping. Positions are read only for the paragraphs of articles that
-    could still reach the first `wanted` with the largest bonus they could get.
+    The proximity bonus of `near` can raise an article's best paragraph by at most
+    2 * PROXIMITY_BOOST of its score, so positions are read only for the articles that
+    could then still reach the first `wanted`, and only for their paragraphs that could
+    become the best.
     """
-    limit = PARAGRAPH_WINDOW
-    articles = tables.doc_article
-    while True:
-        top = _best_first(found, limit)
-        hits = list(zip(found.scores[top].tolist(), found.docs[top].tolist(), strict=True))
-        groups = _grouped(hits, articles)
-        if len(groups) >= wanted or limit >= len(found):
-            break
-        limit *= 4
-    if near and hits:
-        head = hits[:PROXIMITY_RERANK]
-        most = _largest_bonus(searcher, tables, near, [docnum for _, docnum in head])
-        bound = {docnum: score + most.get(docnum, 0.0) for score, docnum in head}
-        floor = sorted((_article_score(h) for h in groups.values()), reverse=True)
-        threshold = floor[min(wanted, len(floor)) - 1]
-        reachable = {
-            article
-            for article, group in groups.items()
-            if max(bound.get(docnum, score) for score, docnum in group) * _extra_paragraphs(group)
-            >= threshold
-        }
-        checked = [docnum for _, docnum in head if int(articles[docnum]) in reachable]
-        bonus = _proximity_bonus(searcher, tables, near, checked)
-        head = [(score + bonus.get(docnum, 0.0), docnum) for score, docnum in head]
-        hits = sorted(head, key=lambda hit: (-hit[0], hit[1])) + hits[PROXIMITY_RERANK:]
-        groups = _grouped(hits, articles)
-    ranked = sorted(groups.items(), key=lambda item: _article_score(item[1]), reverse=True)
-    return ranked[:wanted]
-
-
-def _grouped(hits: list[tuple[float, int]], articles: np.ndarray) -> dict:
-    groups: dict[int, list[tuple[float, int]]] = {}
-    for score, docnum in hits:
-        groups.setdefault(int(articles[docnum]), []).append((score, docnum))
+    scores = rank.score(selected)
+    order = rank.order(selected, scores)
+    bonus: dict[int, float] = {}
+    best = rank.best
+    if near and len(order):
+        kth = order[min(wanted, len(order)) - 1]
+        threshold = float(rank.score(np.array([kth]))[0])
+        lift = 1 + 2 * PROXIMITY_BOOST
+        bound = rank.score(selected, rank.best[selected] * lift)
+        words = rank.words[selected]
+        could = (words > rank.words[kth]) | ((words == rank.words[kth]) & (bound >= threshold))
+        candidates = np.zeros(len(rank.words), dtype=bool)
+        candidates[selected[could]] = True
+        articles = tables.doc_article[rank.docs]
+        checked = candidates[articles] & (rank.scores * lift >= rank.best[articles])
+        docs, doc_scores = rank.docs[checked], rank.scores[checked]
+        if len(docs) > PROXIMITY_RERANK:
+            docs = docs[np.argsort(-doc_scores, kind="stable")[:PROXIMITY_RERANK]]
+        bonus = _proximity_bonus(searcher, tables, near, docs.tolist())
+        if bonus:
+            best = rank.best.copy()
+            for doc, extra in bonus.items():
+                article = int(tables.doc_article[doc])
+                best[article] = max(
+                    best[article], float(rank.scores[np.searchsorted(rank.docs, doc)]) + extra
+                )
+            order = rank.order(selected, rank.score(selected, best[selected]))
+    shown = order[:wanted]
+    final = rank.score(shown, best[shown]).tolist()
+    doc_article = tables.doc_article[rank.docs]
+    matches = Matches(rank.docs, rank.scores)
+    groups = []
+    for article, score in zip(shown.tolist(), final, strict=True):
+        hits = _hits_of(matches, doc_article, article)
+        if bonus:
+            hits = sorted(
+                ((score + bonus.get(doc, 0.0), doc) for score, doc in hits),
+                key=lambda hit: (-hit[0], hit[1]),
+            )
+        groups.append((article, score, hits))
     return groups
 
 
-def _best_first(found: Matches, limit: int | None = None) -> np.ndarray:
-    """Positions in `found` of the best `limit` by score (ties by document number)."""
-    scores = -found.scores
-    if limit is not None and limit < len(scores):
-        kth = np.partition(scores, limit - 1)[limit - 1]
-        candidates = np.flatnonzero(scores <= kth)
-        order = np.lexsort((found.docs[candidates], scores[candidates]))
-        return candidates[order][:limit]
-    return np.lexsort((found.docs, scores))
-
-
-def _extra_paragraphs(hits: list[tuple[float, int]]) -> float:
-    return 1 + EXTRA_PARAGRAPH_BONUS * (len(hits) - 1)
-
-
-def _article_score(hits: list[tuple[float, int]]) -> float:
-    return hits[0][0] * _extra_paragraphs(hits)
+def _best_first(found: Matches) -> np.ndarray:
+    """Positions in `found` best first by score (ties by document number)."""
+    return np.lexsort((found.docs, -found.scores))
 
 
 def _hits_of(matches: Matches, doc_article: np.ndarray, article: int) -> list[tuple[float, int]]:
@@ -587,55 +557,65 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
     query = parse(any_term=False)
     if query is NullQuery:
         return SearchPage(request, 0, [], "That query has no words to search for.")
-    every_word = query
-    if _word_count(query) > ALL_TERMS_MAX_WORDS:
-        query = parse(any_term=True)
 
     typos = _typos(searcher, text, tables, skip=typed)
-    message = ""
-    query = _tolerant(query, typos)
-    near = _proximity(query, parse.completed)
-    found = _Found(tables, evaluate(tables, searcher, query, WEIGHTING), request)
-    if not found.total:
-        wider = parse(any_term=True)
-        if wider is not NullQuery and wider != query:
-            wider = _tolerant(wider, typos)
-            wider_found = _Found(tables, evaluate(tables, searcher, wider, WEIGHTING), request)
-            if wider_found.total:
-                query, found = wider, wider_found
-                near = _proximity(wider, parse.completed)
-                message = "No article has all of these words; showing articles with some of them."
+    positives, negatives = split_clauses(query)
+    labelled = [
+        (typed if clause is parse.completion else label_of(clause, parse.text), clause)
+        for clause in positives
+    ]
+    typed_at = next((n for n, c in enumerate(positives) if c is parse.completion), None)
+    tolerant = [(label, _tolerant(clause, typos)) for label, clause in labelled]
+    query = And([c for _, c in tolerant] + [Not(n) for n in negatives])
+    matched = match(tables, searcher, WEIGHTING, tolerant, negatives, typed=typed_at)
+    kept = [clause for n, (_, clause) in enumerate(tolerant) if matched.kept(n)]
+    near = _proximity(And(kept), parse.completed)
+    found = _Found(tables, matched.articles, request)
 
     total = found.total
-    if not total:
+    message = ""
+    if matched.any_word and total:
+        message = "A long query: showing articles with any of its words, the most first."
+    elif matched.dropped and total:
+        left_out = ", ".join(f"“{label}”" for label in matched.dropped)
+        message = f"No article has all of these words; left out: {left_out}."
+    elif not total:
         message = "No article matches that search"
         message += " with these filters." if request.filtered else "."
-    elif typos.alternatives and not message:
+    elif typos.alternatives:
         message = "Some words were not found as typed; close matches are included."
 
     first = (request.page - 1) * request.per_page
-    groups: list[tuple[int, list[tuple[float, int]]]] = []
-    if request.sort == "date" and total:
-        selected, shown = found.selected, found.matches
-        if query is not every_word:
-            # A description sorted by date: the articles with all its words, if any, and
-            # as hits their paragraphs with all the words.
-            every = evaluate(tables, searcher, _tolerant(every_word, typos), WEIGHTING)
-            narrowed = np.intersect1d(selected, tables.articles_of(every.docs))
-            if len(narrowed):
-                selected, total = narrowed, len(narrowed)
-                keep = np.isin(shown.docs, every.docs, assume_unique=True)
-                shown = Matches(shown.docs[keep], shown.scores[keep])
-        order = np.lexsort((-tables.id_rank[selected], -tables.article_day[selected]))
-        page_articles = selected[order][first : first + request.per_page].tolist()
-        doc_article = tables.doc_article[shown.docs]
-        groups = [(a, _hits_of(shown, doc_article, a)) for a in page_articles]
-    elif total:
-        allowed = found.allowed_docs() if request.filtered else found.matches
-        groups = _ranked(searcher, allowed, near, tables, first + request.per_page)[first:]
+    groups: list[tuple[int, float, list[tuple[float, int]]]] = []
+    if total:
+        rank = ranking(tables, matched, found.selected)
+        if request.sort == "date":
+            selected = found.selected
+            if matched.any_word:
+                # A description sorted by date: the articles with the most of its words.
+                words = rank.words[selected]
+                selected = selected[words == words.max()]
+                total = len(selected)
+            order = np.lexsort((-tables.id_rank[selected], -tables.article_day[selected]))
+            page_articles = selected[order][first : first + request.per_page]
+            shown = Matches(rank.docs, rank.scores)
+            doc_article = tables.doc_article[shown.docs]
+            scores = rank.score(page_articles).tolist()
+            groups = [
+                (a, score, _hits_of(shown, doc_article, a))
+                for a, score in zip(page_articles.tolist(), scores, strict=True)
+            ]
+        else:
+            groups = _ranked(
+                searcher, tables, rank, found.selected, near, first + request.per_page
+            )[first:]
 
     terms = _highlight_terms(searcher, query)
-    results = [_result(searcher, tables, article, hits, terms) for article, hits in groups if hits]
+    results = [
+        _result(searcher, tables, article, score, hits, terms)
+        for article, score, hits in groups
+        if hits
+    ]
     return SearchPage(
         request,
         total,
@@ -643,6 +623,7 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
         message,
         typos.suggestion if typos.suggestion != text else "",
         found.facets(),
+        dropped=matched.dropped,
     )
 
 
@@ -650,16 +631,8 @@ def _latest(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
     """The newest articles passing the filters, for an empty query."""
     searcher = archive.searcher()
     tables = archive.tables()
-    newest = tables.newest_first
-    found = _Found(tables, Matches(tables.article_record[newest], np.zeros(len(newest))), request)
-    keep = tables.passing(
-        newest,
-        source=request.source,
-        category=request.category,
-        date_from=request.date_from,
-        date_to=request.date_to,
-    )
-    selected = newest[keep]
+    found = _Found(tables, tables.newest_first, request)  # keeps newest first
+    selected = found.selected
     first = (request.page - 1) * request.per_page
     results = []
     for article in selected[first : first + request.per_page].tolist():
@@ -676,7 +649,7 @@ def _stored(searcher, tables: Tables, article: int) -> StoredArticle | None:
     return tables.record(searcher, record)
 
 
-def _result(searcher, tables: Tables, article: int, hits, terms: frozenset[str]):
+def _result(searcher, tables: Tables, article: int, score: float, hits, terms: frozenset[str]):
     stored = _stored(searcher, tables, article)
     if stored is None:
         return None
@@ -688,7 +661,7 @@ def _result(searcher, tables: Tables, article: int, hits, terms: frozenset[str])
         Hit(int(numbers[n]), highlight_text(paragraphs[numbers[n]], terms, analyzer=analyzer))
         for _, n in shown
     ]
-    return _article_result(stored, _article_score(hits), hit_list, terms)
+    return _article_result(stored, score, hit_list, terms)
 
 
 def _article_result(stored, score: float, hits: list[Hit], terms: frozenset[str]):
