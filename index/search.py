@@ -344,19 +344,41 @@ def _typos(searcher, text: str, tables: Tables | None = None, skip: str = "") ->
         distance = 2 if len(word) >= 9 else 1
         lowered = word.lower()
         # The text field's spelling words are unstemmed; the title's terms are stems.
-        near_words = list(reader.terms_within("text", lowered, distance, prefix=1))
+        near_words = _terms_within(reader, "text", lowered, distance)
         near = {token.text for w in near_words for token in ANALYZER(w)}
-        near.update(reader.terms_within("title", stem, distance, prefix=1))
+        near.update(_terms_within(reader, "title", stem, distance))
         near.discard(stem)
         if near:
             typos.alternatives[stem] = sorted(near)[:20]
         best = _best_spelling(searcher, lowered, near_words)
         if best:
-            replacements[word] = best
+            replacements[word] = _in_case_of(word, best)
     if replacements:
         pattern = re.compile(r"\b(" + "|".join(map(re.escape, replacements)) + r")\b")
         typos.suggestion = pattern.sub(lambda m: replacements[m.group(1)], text)
     return typos
+
+
+def _terms_within(reader, fieldname: str, word: str, distance: int) -> list[str]:
+    """The archive's words within `distance` edits of `word` (same first letter).
+
+    Asked segment by segment: each segment answers from its spelling word graph with an
+    automaton (whole words for the text field), while whoosh3's reader over several
+    segments compares `word` with every indexed stem that has the same first letter.
+    """
+    found: set[str] = set()
+    for leaf, _ in reader.leaf_readers():
+        found.update(leaf.terms_within(fieldname, word, distance, prefix=1))
+    return sorted(found)
+
+
+def _in_case_of(typed: str, word: str) -> str:
+    """`word` in the case the reader typed: UPPER, Capitalised or lower."""
+    if len(typed) > 1 and typed.isupper():
+        return word.upper()
+    if typed[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word
 
 
 def _best_spelling(searcher, word: str, candidates: list[str]) -> str:

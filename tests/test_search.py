@@ -359,3 +359,12 @@ def test_curly_quotes_are_phrases_and_apostrophes_match(newsroom):
     assert newsroom.search("‘comet faint’").total == 0
     assert ids(newsroom.search("«faint comet»")) == ["observatory"]
     assert ids(newsroom.search("library’s")) == ids(newsroom.search("library's")) == ["library"]
+
+
+def test_did_you_mean_proposes_whole_words_in_the_readers_case(archive):
+    # Two commits, two segments: whoosh3's reader over several segments offers stems.
+    store_articles(archive, [make_article("arnie", "Governor", ["Schwarzenegger signs it."])])
+    store_articles(archive, [make_article("sky", "Stars", ["The observatory opened."])])
+    assert archive.search("Schwarzeneger budget").suggestion == "Schwarzenegger budget"
+    assert archive.search("obsrvatory").suggestion == "observatory"
+    assert archive.search("OBSRVATORY").suggestion == "OBSERVATORY"
