@@ -185,6 +185,9 @@ class ArticleResult:
     hits: list[Hit]
     # Each digest sentence as HTML with the query terms in <mark> (for pages, not JSON).
     digest_html: list[str] = field(default_factory=list)
+    # Query words this article lacks: set only for the articles that fill a last page
+    # below those with every word (and not counted in the total).
+    missing: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """Return the result in the shape of the JSON API and `precis search --json`."""
@@ -263,6 +266,7 @@ class SearchPage:
             "sort": self.request.sort,
             "message": self.message,
             "suggestion": self.suggestion,
+            "dropped": self.dropped,
             "facets": {
                 name: [asdict(count) for count in counts] for name, counts in self.facets.items()
             },

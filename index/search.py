@@ -49,7 +49,7 @@ from whoosh.query import And, Not, NullQuery, Or, Phrase, Query, Term
 
 from .articles import normalise_line, safe_url
 from .digest import focus
-from .matching import Ranking, label_of, match, ranking, split_clauses
+from .matching import Matched, Ranking, label_of, match, ranking, split_clauses
 from .models import ArticleResult, FacetCount, Hit, SearchPage, SearchRequest, StoredArticle
 from .store import (
     ANALYZER,
@@ -318,6 +318,7 @@ class _Typos:
 
 
 _FIELD_PREFIX = re.compile(r"\w+:")
+_OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT"})
 
 
 def _typos(searcher, text: str, tables: Tables | None = None, skip: str = "") -> _Typos:
@@ -589,7 +590,8 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
     typed_at = next((n for n, c in enumerate(positives) if c is parse.completion), None)
     tolerant = [(label, _tolerant(clause, typos)) for label, clause in labelled]
     query = And([c for _, c in tolerant] + [Not(n) for n in negatives])
-    matched = match(tables, searcher, WEIGHTING, tolerant, negatives, typed=typed_at)
+    words = len([w for w in _WORD.findall(_FIELD_PREFIX.sub(" ", text)) if w not in _OPERATORS])
+    matched = match(tables, searcher, WEIGHTING, tolerant, negatives, typed=typed_at, words=words)
     kept = [clause for n, (_, clause) in enumerate(tolerant) if matched.kept(n)]
     near = _proximity(And(kept), parse.completed)
     found = _Found(tables, matched.articles, request)
@@ -631,10 +633,19 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
             groups = _ranked(
                 searcher, tables, rank, found.selected, near, first + request.per_page
             )[first:]
+    missing: dict[int, list[str]] = {}
+    room = request.per_page - len(groups)
+    if room > 0 and total and first < total + request.per_page and request.sort != "date":
+        below = _fill(searcher, tables, matched, request, near, room)
+        missing = {article: labels for article, _, _, labels in below}
+        groups += [(article, score, hits) for article, score, hits, _ in below]
+        if below and not message:
+            have = "article has" if total == 1 else "articles have"
+            message = f"Only {total} {have} all of these words; below, articles with some."
 
     terms = _highlight_terms(searcher, query)
     results = [
-        _result(searcher, tables, article, score, hits, terms)
+        _result(searcher, tables, article, score, hits, terms, missing.get(article, []))
         for article, score, hits in groups
         if hits
     ]
@@ -647,6 +658,33 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
         found.facets(),
         dropped=matched.dropped,
     )
+
+
+def _fill(
+    searcher,
+    tables: Tables,
+    matched: Matched,
+    request: SearchRequest,
+    near: list[tuple[str, str]],
+    room: int,
+) -> list[tuple[int, float, list[tuple[float, int]], list[str]]]:
+    """The best articles with some but not all of the (kept) words, to fill the last page
+    of a short result list: most words first, each with the words it lacks."""
+    if matched.any_word or len(matched.clauses) < 2:
+        return []
+    some = np.logical_or.reduce([clause.present for clause in matched.clauses])
+    candidates = np.flatnonzero(some & ~matched.present).astype(np.int32)
+    if not len(candidates):
+        return []
+    selected = _Found(tables, candidates, request).selected
+    if not len(selected):
+        return []
+    rank = ranking(tables, matched, selected)
+    rank.any_word = True
+    return [
+        (article, score, hits, [c.label for c in matched.clauses if not c.present[article]])
+        for article, score, hits in _ranked(searcher, tables, rank, selected, near, room)
+    ]
 
 
 def _latest(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
@@ -671,7 +709,9 @@ def _stored(searcher, tables: Tables, article: int) -> StoredArticle | None:
     return tables.record(searcher, record)
 
 
-def _result(searcher, tables: Tables, article: int, score: float, hits, terms: frozenset[str]):
+def _result(
+    searcher, tables: Tables, article: int, score: float, hits, terms, missing: list[str]
+) -> ArticleResult | None:
     stored = _stored(searcher, tables, article)
     if stored is None:
         return None
@@ -683,7 +723,9 @@ def _result(searcher, tables: Tables, article: int, score: float, hits, terms: f
         Hit(int(numbers[n]), highlight_text(paragraphs[numbers[n]], terms, analyzer=analyzer))
         for _, n in shown
     ]
-    return _article_result(stored, score, hit_list, terms)
+    result = _article_result(stored, score, hit_list, terms)
+    result.missing = missing
+    return result
 
 
 def _article_result(stored, score: float, hits: list[Hit], terms: frozenset[str]):

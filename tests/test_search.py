@@ -63,6 +63,11 @@ def ids(page) -> list[str]:
     return [result.id for result in page.results]
 
 
+def with_every_word(page) -> list[str]:
+    """The results counted in the total (not those filling the page below them)."""
+    return [result.id for result in page.results if not result.missing]
+
+
 def test_an_article_with_five_matching_paragraphs_appears_once(newsroom):
     page = newsroom.search("ferry")
     assert page.total == 2
@@ -75,11 +80,28 @@ def test_an_article_with_five_matching_paragraphs_appears_once(newsroom):
 
 def test_every_word_required_else_words_left_out_and_said(newsroom):
     both = newsroom.search("ferry passengers")
-    assert ids(both) == ["ferry-electric"] and not both.message and not both.dropped
+    assert with_every_word(both) == ["ferry-electric"] and not both.dropped
     # No article has both: the last of two equally rare words is left out, and said.
     page = newsroom.search("library passengers")
-    assert ids(page) == ["library"] and page.dropped == ["passengers"]
-    assert "left out: “passengers”" in page.message
+    assert with_every_word(page) == ["library"] and page.dropped == ["passengers"]
+    assert "left out: “passengers”" in page.message and page.total == 1
+    # The page is filled below with the articles that have some of the words, each
+    # saying which it lacks (and not counted).
+    below = [r for r in page.results if r.missing]
+    assert [(r.id, r.missing) for r in below] == [("ferry-electric", ["library"])]
+
+
+def test_a_short_list_is_followed_by_articles_with_some_of_the_words(newsroom):
+    page = newsroom.search("comet passengers")
+    assert page.total == 0 or page.dropped  # no article has both
+    page = newsroom.search("ferry late")
+    assert page.total == 1 and with_every_word(page) == ["ferry-week"]
+    assert [(r.id, r.missing) for r in page.results[1:]] == [("ferry-electric", ["late"])]
+    assert page.message.startswith("Only 1 article has all of these words")
+    # Only on the last page, and never when sorted by date.
+    assert with_every_word(newsroom.search("ferry late", sort="date")) == ids(
+        newsroom.search("ferry late", sort="date")
+    )
 
 
 def test_phrase(newsroom):
@@ -332,7 +354,7 @@ def test_a_long_query_is_a_description_ranked_by_how_much_matches(newsroom):
 def test_a_third_word_never_widens_the_results(newsroom):
     two = newsroom.search("comet telescope")
     three = newsroom.search("comet telescope pupils")
-    assert ids(three) == ids(two) == ["observatory"]
+    assert with_every_word(three) == with_every_word(two) == ["observatory"]
     assert three.total <= two.total and not three.dropped
     # The words may be spread over the article's paragraphs: it matches as an article.
     spread = newsroom.search("faint telescope")  # paragraph 1 and paragraph 2
@@ -343,7 +365,7 @@ def test_words_are_left_out_one_at_a_time_least_informative_first(newsroom):
     # "ferry" is in two articles, "valley" in two others, "volunteers" in one: no
     # article has all three. Leaving out one word is enough: the commonest that works.
     page = newsroom.search("ferry volunteers valley")
-    assert page.dropped == ["ferry"] and ids(page) == ["library"]
+    assert page.dropped == ["ferry"] and with_every_word(page) == ["library"]
     assert "left out: “ferry”" in page.message
     # Two words to leave out: one at a time, until something matches.
     page = newsroom.search("ferry telescope volunteers")

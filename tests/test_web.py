@@ -53,6 +53,18 @@ def test_live_keystrokes_complete_the_last_word(client):
     assert client.get("/api/search?q=Bruss").get_json()["total"] == 0
 
 
+def test_words_left_out_and_missing_words_are_said_and_escaped(client):
+    html = client.get("/search?q=Carter+<b>zzqx</b>").get_data(as_text=True)
+    assert "left out: “&lt;b&gt;zzqx&lt;/b&gt;”" in html and "<b>zzqx" not in html
+    assert "Coalition ministers meet in Brussels" in html
+    # "comet" and "Carter" are never in one article: one is left out, and the other's
+    # articles fill the page below, each saying what it lacks.
+    html = client.get("/search?q=comet+Carter").get_data(as_text=True)
+    assert 'class="missing">Missing: <s>Carter</s></p>' in html
+    data = client.get("/api/search?q=Carter+zzqx").get_json()
+    assert data["dropped"] == ["zzqx"] and data["total"] == 1
+
+
 def test_htmx_request_gets_only_the_results_fragment(client):
     response = client.get("/search?q=comet", headers={"HX-Request": "true"})
     html = response.get_data(as_text=True)
@@ -164,7 +176,8 @@ def test_api_filters_facets_and_sort(client):
         "sport": 1,
     }
     assert set(data) == {
-        "query", "total", "page", "per_page", "sort", "message", "suggestion", "facets", "results",
+        "query", "total", "page", "per_page", "sort", "message", "suggestion", "dropped",
+        "facets", "results",
     }  # fmt: skip
     typo = client.get("/api/search?q=comett").get_json()
     assert typo["suggestion"] == "comet" and typo["total"] == 3

@@ -172,6 +172,8 @@ def search(query, index_dir, limit, as_json) -> None:
     for result in page.results:
         meta = " · ".join(x for x in (result.date, result.source, result.category) if x)
         click.echo(f"\n{result.title}  [{result.id}]" + (f"  {meta}" if meta else ""))
+        if result.missing:
+            click.echo(f"  Missing: {', '.join(result.missing)}")
         for hit in result.hits:
             click.echo(f"  ¶{hit.paragraph + 1}: {_plain(hit.html)}")
 
