@@ -229,6 +229,16 @@ class FacetCount:
 
 
 @dataclass
+class DateBar:
+    """One bar of the date histogram: matching articles in a year or a month."""
+
+    label: str  # "2004" or "2004-03"
+    date_from: str  # the first day it covers, YYYY-MM-DD
+    date_to: str  # the last day it covers
+    count: int
+
+
+@dataclass
 class SearchPage:
     """A page of search results, one per article, with facet counts for the whole match."""
 
@@ -239,6 +249,10 @@ class SearchPage:
     suggestion: str = ""  # a corrected query ("did you mean ...")
     facets: dict[str, list[FacetCount]] = field(default_factory=dict)
     dropped: list[str] = field(default_factory=list)  # query words left out to find articles
+    # Matching articles over time (filters other than the dates applied), and whether the
+    # archive has dates at all (an undated one offers no date sort or histogram).
+    histogram: list[DateBar] = field(default_factory=list)
+    dated: bool = True
 
     @property
     def query(self) -> str:

@@ -24,10 +24,11 @@ If all-terms finds nothing, any-term is tried and the reader is told.
 
 from __future__ import annotations
 
+import calendar
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -50,7 +51,15 @@ from whoosh.query import And, Not, NullQuery, Or, Phrase, Query, Term
 from .articles import normalise_line, safe_url
 from .digest import focus
 from .matching import Matched, Ranking, label_of, match, ranking, split_clauses
-from .models import ArticleResult, FacetCount, Hit, SearchPage, SearchRequest, StoredArticle
+from .models import (
+    ArticleResult,
+    DateBar,
+    FacetCount,
+    Hit,
+    SearchPage,
+    SearchRequest,
+    StoredArticle,
+)
 from .store import (
     ANALYZER,
     OTHER_LANGUAGES,
@@ -480,6 +489,49 @@ class _Found:
         facets["year"].sort(key=lambda count: count.value, reverse=True)
         return facets
 
+    def histogram(self, request: SearchRequest) -> list[DateBar]:
+        """Matching articles per year, or per month when the dates span three years or
+        less (those of the date filter if set, else the matching articles' own); the
+        other filters apply, the date filter does not, as for a facet."""
+        days = self.tables.article_day[self.articles[self.by_source & self.by_category]]
+        days = days[days > 0]
+        if not len(days):
+            return []
+        low, high = int(days.min()), int(days.max())
+        if request.date_from:
+            low = max(low, int(request.date_from.replace("-", "")))
+        if request.date_to:
+            high = min(high, int(request.date_to.replace("-", "")))
+        days = days[(days >= low) & (days <= high)]
+        if not len(days):
+            return []
+        if high // 10000 - low // 10000 < 3:
+            months, counts = np.unique(days // 100, return_counts=True)
+            return [
+                DateBar(
+                    f"{m // 100}-{m % 100:02}",
+                    f"{m // 100}-{m % 100:02}-01",
+                    f"{m // 100}-{m % 100:02}-{_month_days(m // 100, m % 100)}",
+                    int(c),
+                )
+                for m, c in zip(months.tolist(), counts.tolist(), strict=True)
+            ]
+        years, counts = np.unique(days // 10000, return_counts=True)
+        return [
+            DateBar(str(y), f"{y}-01-01", f"{y}-12-31", int(c))
+            for y, c in zip(years.tolist(), counts.tolist(), strict=True)
+        ]
+
+
+def _month_days(year: int, month: int) -> int:
+    return calendar.monthrange(year, month)[1]
+
+
+def _within_pages(request: SearchRequest, total: int) -> SearchRequest:
+    """The request, its page number brought back to the last page if it is past it."""
+    last = max(1, -(-total // request.per_page))
+    return request if request.page <= last else replace(request, page=last)
+
 
 def _counts(codes: np.ndarray, values: list[str]) -> list[FacetCount]:
     codes = codes[codes >= 0]
@@ -609,6 +661,7 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
     elif typos.alternatives:
         message = "Some words were not found as typed; close matches are included."
 
+    request = _within_pages(request, total)
     first = (request.page - 1) * request.per_page
     groups: list[tuple[int, float, list[tuple[float, int]]]] = []
     if total:
@@ -657,6 +710,8 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
         typos.suggestion if typos.suggestion != text else "",
         found.facets(),
         dropped=matched.dropped,
+        histogram=found.histogram(request),
+        dated=tables.dated,
     )
 
 
@@ -693,13 +748,23 @@ def _latest(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
     tables = archive.tables()
     found = _Found(tables, tables.newest_first, request)  # keeps newest first
     selected = found.selected
+    request = _within_pages(request, len(selected))
     first = (request.page - 1) * request.per_page
     results = []
     for article in selected[first : first + request.per_page].tolist():
         stored = _stored(searcher, tables, article)
         if stored is not None:
             results.append(_article_result(stored, 0.0, [], frozenset()))
-    return SearchPage(request, len(selected), results, "", "", found.facets())
+    return SearchPage(
+        request,
+        len(selected),
+        results,
+        "",
+        "",
+        found.facets(),
+        histogram=found.histogram(request),
+        dated=tables.dated,
+    )
 
 
 def _stored(searcher, tables: Tables, article: int) -> StoredArticle | None:

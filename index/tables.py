@@ -158,6 +158,7 @@ class Tables:
             count, dtype=np.int32
         )
         self.id_rank = id_rank
+        self.dated = bool(len(live_articles)) and bool(self.article_day[live_articles].max() > 0)
         order = np.lexsort((-id_rank[live_articles], -self.article_day[live_articles]))
         self.newest_first = live_articles[order]
 

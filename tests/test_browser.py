@@ -273,7 +273,10 @@ def test_query_words_are_highlighted_in_hits_and_digest(page: Page) -> None:
     expect_results_for(page, FERRY["title"])
     result = page.locator("#results li.result").first
     expect(result.locator("p.hit mark").first).to_be_visible()
-    expect(result.locator("aside.digest mark").first).to_be_visible()
+    # The digest beside the hits leaves out the sentences they already show.
+    hits = " ".join(result.locator("p.hit").all_inner_texts())
+    for sentence in result.locator("aside.digest a").all_inner_texts():
+        assert sentence.strip() not in hits
     for text in result.locator("p.hit mark, aside.digest mark").all_inner_texts():
         assert text.lower().startswith("ferr"), text
 
@@ -472,8 +475,8 @@ def test_pasted_article_is_added(page: Page) -> None:
 @pytest.mark.parametrize("scheme", ["light", "dark"])  # the pages declare both colour schemes
 @pytest.mark.parametrize(
     "path",
-    ["/search?q=ferry", f"/articles/{FERRY['id']}?q=ferry", "/add"],
-    ids=["search", "article", "add"],
+    ["/search?q=ferry", f"/articles/{FERRY['id']}?q=ferry", "/add", "/", "/articles/gone"],
+    ids=["search", "article", "add", "landing", "not-found"],
 )
 def test_no_serious_accessibility_violations(page: Page, path: str, scheme: str) -> None:
     from axe_playwright_python.sync_playwright import Axe
@@ -483,6 +486,8 @@ def test_no_serious_accessibility_violations(page: Page, path: str, scheme: str)
     page.wait_for_load_state("networkidle")
     if path.startswith("/search"):
         expect_results_for(page, FERRY["title"])
+    if path == "/search?q=ferry":  # and the compact view
+        page.locator("#results button.density").click()
     results = Axe().run(page)
     serious = [
         violation
@@ -541,3 +546,166 @@ def test_live_search_runs_under_the_content_security_policy(page: Page, problems
     page.wait_for_timeout(200)
     assert page.evaluate("window.smuggled === undefined")
     assert any("Content Security Policy" in line for line in problems.console)
+
+
+# --- history, keyboard, density, dates (issue 10) --------------------------------------------
+
+
+def focused_id(page: Page) -> str:
+    return page.evaluate("document.activeElement ? document.activeElement.id : ''")
+
+
+def settle(page: Page) -> None:
+    """Wait for the live page to settle a query (a pause of a second) and go quiet."""
+    page.wait_for_timeout(1400)
+    page.wait_for_load_state("networkidle")
+
+
+def test_back_and_forward_walk_through_searches_pages_and_filters(page: Page) -> None:
+    page.goto("/?per_page=1")
+    start = page.url
+    type_query(page, "valley")  # two articles: two pages of one
+    expect(page.locator("#results p.status")).to_have_text(re.compile(r"\b2 articles match"))
+    settle(page)
+    first = page.url
+    assert "q=valley" in first and "per_page=1" in first
+    page.locator("#results a[rel=next]").click()
+    expect(page).to_have_url(re.compile(r"page=2"))
+    expect(page.locator("#results .pager")).to_contain_text("Page 2 of 2")
+    assert focused_id(page) == "results-heading"  # paging moves the focus to the results
+    second = page.url
+    page.locator("#results .facets").get_by_role("link", name="science", exact=True).click()
+    expect(page).to_have_url(re.compile(r"category=science"))
+    assert result_titles(page) == [COMET["title"]]
+    filtered = page.url
+    type_query(page, "telescope")  # a new search keeps the filter
+    expect_results_for(page, COMET["title"])
+    expect(page).to_have_url(re.compile(r"q=telescope.*category=science"))
+    settle(page)
+
+    # Back: one step per settled search, page and filter; never keystroke by keystroke.
+    for url, box in [(filtered, "valley"), (second, "valley"), (first, "valley"), (start, "")]:
+        page.go_back()
+        expect(page).to_have_url(url)
+        expect(page.locator("#q")).to_have_value(box)
+    expect(page.locator("#results p.status")).to_have_text(re.compile(r"articles, newest first"))
+    page.go_forward()
+    expect(page).to_have_url(first)
+    expect(page.locator("#results p.status")).to_have_text(re.compile(r"\b2 articles match"))
+    page.go_forward()
+    expect(page).to_have_url(second)
+    expect(page.locator("#results .pager")).to_contain_text("Page 2 of 2")
+
+
+def test_back_and_forward_without_javascript(browser: Browser, server: Server) -> None:
+    context = new_context(browser, server, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/search?q=valley&per_page=1")
+        first = page.url
+        page.locator("#results a[rel=next]").click()
+        expect(page.locator("#results .pager")).to_contain_text("Page 2 of 2")
+        second = page.url
+        page.locator("#results .facets").get_by_role("link", name="culture", exact=True).click()
+        assert result_titles(page) == [LIBRARY["title"]]
+        page.go_back()
+        expect(page).to_have_url(second)
+        page.go_back()
+        expect(page).to_have_url(first)
+        expect(page.locator("#q")).to_have_value("valley")
+        page.go_forward()
+        expect(page.locator("#results .pager")).to_contain_text("Page 2 of 2")
+    finally:
+        context.close()
+
+
+def test_curly_quotes_are_phrases_in_the_box(page: Page) -> None:
+    page.goto("/")
+    type_query(page, "“bright comet”")
+    expect_results_for(page, COMET["title"])
+    settle(page)
+    type_query(page, "“comet bright”")  # the same words, not as a phrase of the archive
+    expect(page.locator("#results p.status")).to_have_text("No results")
+
+
+def test_keyboard_shortcuts_and_focus_after_paging(page: Page) -> None:
+    page.goto("/?per_page=2")
+    page.locator("body").click(position={"x": 5, "y": 300})
+    page.keyboard.press("/")
+    assert focused_id(page) == "q"
+    page.keyboard.press("ArrowDown")  # from the box to the first result
+    links = page.locator("#results li.result h2 a")
+    expect(links.first).to_be_focused()
+    page.keyboard.press("j")
+    expect(links.nth(1)).to_be_focused()
+    page.keyboard.press("k")
+    expect(links.first).to_be_focused()
+    next_link = page.locator("#results a[rel=next]")
+    next_link.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#results .pager")).to_contain_text("Page 2 of")
+    assert focused_id(page) == "results-heading"
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#results li.result h2 a").first).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).not_to_have_text(re.compile("Latest|Results"))
+    assert "/articles/" in page.url
+
+
+def test_a_results_page_has_few_tab_stops(page: Page) -> None:
+    page.goto("/search?q=valley")
+    stops = page.evaluate(
+        "() => [...document.querySelectorAll('#results :is(a, button, input, summary)')]"
+        ".filter(e => e.tabIndex >= 0 && e.getClientRects().length).length"
+    )
+    results = page.locator("#results li.result").count()
+    hits = page.locator("#results p.hit").count()
+    # One per result and per hit, the filters (source, category, dates, histogram bars),
+    # the sort and view controls: not one per digest sentence.
+    assert stops <= results + hits + 20, stops
+
+
+def test_compact_view_is_remembered(page: Page) -> None:
+    page.goto("/search?q=ferry")
+    button = page.locator("#results button.density")
+    expect(button).to_be_visible()
+    expect(button).to_have_attribute("aria-pressed", "false")
+    tall = page.locator("#results li.result").first.bounding_box()["height"]
+    button.click()
+    expect(button).to_have_attribute("aria-pressed", "true")
+    assert page.evaluate("document.documentElement.dataset.density") == "compact"
+    short = page.locator("#results li.result").first.bounding_box()["height"]
+    assert short < tall
+    page.reload()
+    expect(page.locator("#results button.density")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#results li.result p.hit").nth(1)).to_be_hidden()
+    page.locator("#results button.density").click()
+    page.reload()
+    expect(page.locator("#results button.density")).to_have_attribute("aria-pressed", "false")
+
+
+def test_the_date_histogram_filters_by_month(page: Page) -> None:
+    page.goto("/")
+    expect(page.locator("#results .landing")).to_contain_text("articles, from 2024-12")
+    bars = page.locator("#results .histogram li a")
+    # December 2024 to June 2025: a narrow span, so months.
+    expect(bars.first).to_contain_text("2024-12: 1 article")
+    page.locator("#results .histogram a", has_text="2025-03").click()
+    expect(page).to_have_url(re.compile(r"from=2025-03-01&to=2025-03-31"))
+    assert result_titles(page) == [FERRY["title"]]
+    # The date inputs say the same, and can change it.
+    expect(page.locator("#results form.dates input[name=from]")).to_have_value("2025-03-01")
+    page.locator("#results form.dates input[name=from]").fill("2025-01-01")
+    page.locator("#results form.dates button").click()
+    expect(page).to_have_url(re.compile(r"from=2025-01-01"))
+    expect(page.locator("#results li.result")).to_have_count(2)
+
+
+def test_a_missing_article_gets_a_friendly_page(page: Page) -> None:
+    response = page.goto("/articles/no-such-article")
+    assert response.status == 404
+    expect(page.locator("h1")).to_have_text("That article is not in the archive")
+    expect(page.locator("#q")).to_be_visible()
+    type_query(page, "comet")
+    page.locator("#q").press("Enter")
+    expect_results_for(page, COMET["title"])

@@ -230,7 +230,9 @@ def test_sort_by_date_and_pagination(newsroom):
     assert ids(second) == ["observatory"] and second.total == 4
     by_relevance = [ids(newsroom.search(query, per_page=1, page=n))[0] for n in range(1, 5)]
     assert sorted(by_relevance) == sorted(ids(newsroom.search(query, per_page=10)))
-    assert ids(newsroom.search(query, page=9)) == []
+    # A page past the end shows the last page, and says which it is.
+    past = newsroom.search(query, page=9, per_page=3)
+    assert past.page == 2 and ids(past) == ids(newsroom.search(query, page=2, per_page=3))
 
 
 def test_empty_query_lists_newest_articles(newsroom):

@@ -35,9 +35,12 @@ def test_search_page_shows_results_with_hits_and_digest(client):
     html = response.get_data(as_text=True)
     assert "Coalition ministers meet in Brussels" in html
     assert "<mark>Carter</mark>" in html
-    assert 'class="digest"' in html
+    # Its three hits show every sentence of its digest: the digest is not repeated.
+    assert 'class="digest"' not in html
+    html = client.get("/search?q=summit").get_data(as_text=True)
+    assert 'class="digest"' in html and html.count("comes at the end of a two-day") == 1
     assert "1 article matches" in html
-    assert response.headers["Vary"] == "HX-Request, Precis-Typing"
+    assert response.headers["Vary"] == "HX-Request, Precis-Typing, HX-History-Restore-Request"
 
 
 def test_live_keystrokes_complete_the_last_word(client):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from html import unescape
 from urllib.parse import quote, urlencode
 
 from flask import (
@@ -27,6 +28,7 @@ from .params import search_request_from
 pages = Blueprint("pages", __name__)
 PARAGRAPHS_PER_PART = 200  # an article page shows at most this many paragraphs at once
 TYPING_HEADER = "Precis-Typing"  # sent by static/app.js with the live page's keystrokes
+HISTORY_HEADER = "Precis-History"  # "push": static/app.js asks for a new history entry
 
 
 def part_of(paragraph: int) -> int:
@@ -67,6 +69,7 @@ def search_url(**changes: object) -> str:
     Any change other than the page number goes back to page 1.
     """
     args = request.args.to_dict()
+    args.pop("typing", None)
     if "page" not in changes:
         args.pop("page", None)
     for name, value in changes.items():
@@ -82,7 +85,7 @@ def live(url: str) -> Markup:
     """Return the htmx attributes that load `url` into the results without a page load."""
     return Markup(
         f'hx-get="{escape(url)}" hx-target="#results" hx-swap="outerHTML" '
-        'hx-replace-url="true" hx-sync="#q:replace"'
+        'hx-push-url="true" hx-sync="#q:replace"'
     )
 
 
@@ -93,7 +96,10 @@ def search():
     search_request = search_request_from(
         request.args, current_app.config["PAGE_SIZE"], lenient=True
     )
-    partial = bool(request.headers.get("HX-Request"))
+    # htmx asks for the whole page when Back reaches an entry its history cache has lost.
+    partial = bool(request.headers.get("HX-Request")) and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
     if partial and request.headers.get(TYPING_HEADER) == "1":
         # A keystroke of the live page (static/app.js): the address it puts in the
         # location bar stays free of the flag.
@@ -104,7 +110,34 @@ def search():
     response = make_response(render_template(template, page=page, query=query, partial=partial))
     response.vary.add("HX-Request")
     response.vary.add(TYPING_HEADER)
+    response.vary.add("HX-History-Restore-Request")
+    if partial and request.headers.get(HISTORY_HEADER) == "push":
+        # The first keystroke of a new search (static/app.js): a new history entry, which
+        # the following keystrokes then only update.
+        response.headers["HX-Push-Url"] = request.full_path.rstrip("?")
     return response
+
+
+@pages.app_template_global()
+def digest_beside(result) -> list[tuple[object, str]]:
+    """The digest sentences (with their HTML) that the result's hits do not already show."""
+    shown = " ".join(_plain_text(hit.html) for hit in result.hits)
+    return [
+        (sentence, html)
+        for sentence, html in zip(result.digest, result.digest_html, strict=False)
+        if sentence.text not in shown
+    ]
+
+
+def _plain_text(html: str) -> str:
+    return unescape(html.replace("<mark>", "").replace("</mark>", ""))
+
+
+@pages.app_template_global()
+def bar_height(bar, bars) -> int:
+    """A histogram bar's height in percent of the tallest (at least 2, to be seen)."""
+    tallest = max((b.count for b in bars), default=0) or 1
+    return max(2, round(100 * bar.count / tallest))
 
 
 @pages.get("/articles/<path:article_id>")
