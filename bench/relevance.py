@@ -44,6 +44,8 @@ from index.store import WhooshArchive  # noqa: E402
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MEASURES = {"MAP": AP, "nDCG@10": nDCG @ 10, "P@10": P @ 10, "MRR": RR}
 FALLBACK_PREFIX = "No article has all of these words"
+DESCRIPTION_PREFIX = "A long query"
+SHORT_PREFIX = "Only "  # fewer articles than a page have every word: the rest fill it
 
 Qrels = dict[str, dict[str, int]]
 Run = dict[str, dict[str, float]]
@@ -246,11 +248,14 @@ def notes(outcome: Outcome, limit: int, qrels_by_file: dict[str, Qrels]) -> list
             f"{', '.join(truncated)}"
         )
     fallback = [q.qid for q in queries if q.message.startswith(FALLBACK_PREFIX)]
+    described = [q.qid for q in queries if q.message.startswith(DESCRIPTION_PREFIX)]
     lines.append(
-        f"{name}: {len(fallback)} queries fell back to any-word mode; the others were answered "
-        "as asked (all words for 1-2 word queries, ranked any-word for longer ones)"
+        f"{name}: {len(described)} queries of more than six words were read as descriptions "
+        f"(any word); of the others, {len(fallback)} had words left out because no article "
+        "has them all, and the rest required every word"
     )
-    other = {q.message for q in queries if q.message and not q.message.startswith(FALLBACK_PREFIX)}
+    seen = (FALLBACK_PREFIX, DESCRIPTION_PREFIX, SHORT_PREFIX)
+    other = {q.message for q in queries if q.message and not q.message.startswith(seen)}
     for message in sorted(other):
         lines.append(f"{name}: message seen: {message!r}")
     tied = sum(1 for q in queries if q.rank_scores)

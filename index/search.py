@@ -1,25 +1,30 @@
-"""Search over the Whoosh archive: parse, match paragraphs, group by article, highlight.
+"""Search over the Whoosh archive: parse, match articles, rank, highlight.
 
 Flow for one request:
 
-1. The query text is cleaned (control characters dropped, length capped, `-word`
-   turned into `NOT word`, bare `*` removed) and parsed leniently: plain words
-   (all preferred), "phrases", NOT/-exclusion, OR, `title:` and `word*` prefixes.
-2. Words of five letters or more that the archive has (almost) never seen get
-   fuzzy alternatives (edit distance 1, or 2 from nine letters), and a "did you
-   mean" suggestion is made from the archive's own (unstemmed) vocabulary.
-3. The query is evaluated over the generation's arrays (`index.tables`): the matching
-   paragraphs and their BM25 scores, their articles, the total, the facet counts
-   (source, category, year; each counted without its own filter) and the paragraphs
-   that pass the filters, in a few array operations however many paragraphs match.
-4. The page's articles are chosen (best paragraph score with a small bonus per
-   further matching paragraph, or newest first), and only the paragraphs shown are
-   highlighted: `<mark>` around the query terms, every other character escaped.
+1. The query text is cleaned (control characters dropped, length capped, typographic
+   quotes made straight, `-word` turned into `NOT word`, bare `*` removed) and parsed
+   leniently: plain words, "phrases", NOT/-exclusion, OR, `title:` and `word*` prefixes.
+   While the reader types (`SearchRequest.typing`), the last word stands for itself and
+   the archive's commonest words that start with it.
+2. Finished words of five letters or more that the archive has (almost) never seen get
+   fuzzy alternatives (edit distance 1, or 2 from nine letters), and a "did you mean"
+   suggestion is made from the archive's own (unstemmed) vocabulary.
+3. Articles are matched (`index.matching`): every word required, in one paragraph or
+   across several; words left out, and said, when no article has them all; more than six
+   words read as a description (any word). Clauses are evaluated over the generation's
+   arrays (`index.tables`), so the total and the facet counts (source, category, year;
+   each counted without its own filter) cost a few array operations however many
+   paragraphs match.
+4. The page's articles are ranked (more of the words, then the best paragraph's score with
+   article-level evidence and a proximity bonus), or listed newest first; a short last
+   page is filled with articles that have some of the words, marked with those they lack.
+   Only the paragraphs shown are highlighted: `<mark>` around the query terms, every other
+   character escaped.
 5. The digest shown is query-focused: stored candidate sentences holding query terms
    are preferred (`digest.focus`), and highlighted too.
 
 An empty query lists the newest articles (with the same filters and facets).
-If all-terms finds nothing, any-term is tried and the reader is told.
 """
 
 from __future__ import annotations

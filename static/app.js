@@ -11,6 +11,7 @@
 // - Keys: "/" goes to the search box; ArrowDown/ArrowUp (or j/k) move between results;
 //   Enter opens one; Escape in the box clears it.
 // - The compact view is remembered by this browser (static/density.js applies it early).
+// - On a narrow screen the filters panel comes after the results, folded.
 (() => {
   const SETTLE_MS = 1000;
   let fresh = true; // the history entry holds a settled search: the next keystroke pushes
@@ -154,8 +155,19 @@
     links[next].closest(".result").scrollIntoView({ block: "nearest" });
   });
 
+  // On a narrow screen the filters follow the results, folded (open without JavaScript).
+  const narrow = window.matchMedia("(max-width: 60rem)");
+  function foldFilters() {
+    if (!narrow.matches) return;
+    for (const panel of document.querySelectorAll("details.filters-panel:not([data-seen])")) {
+      panel.dataset.seen = "1";
+      panel.open = false;
+    }
+  }
+
   // The compact view: a button in the toolbar (hidden without JavaScript).
   function applyDensity() {
+    foldFilters();
     const compact = document.documentElement.dataset.density === "compact";
     for (const button of document.querySelectorAll("button.density")) {
       button.hidden = false;

@@ -709,3 +709,19 @@ def test_a_missing_article_gets_a_friendly_page(page: Page) -> None:
     type_query(page, "comet")
     page.locator("#q").press("Enter")
     expect_results_for(page, COMET["title"])
+
+
+def test_on_a_phone_results_come_first_and_filters_fold(browser: Browser, server: Server) -> None:
+    context = new_context(browser, server, viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.goto("/search?q=valley")
+        first = page.locator("#results li.result").first.bounding_box()
+        panel = page.locator("#results details.filters-panel")
+        assert first["y"] < panel.bounding_box()["y"]  # the results first
+        assert first["y"] < 844  # the first result starts on the first screen
+        expect(panel).not_to_have_attribute("open", "")
+        page.locator("#results details.filters-panel > summary").click()
+        expect(panel.get_by_role("link", name="science", exact=True)).to_be_visible()
+    finally:
+        context.close()
