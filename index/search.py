@@ -656,7 +656,7 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
     total = found.total
     message = ""
     if matched.any_word and total:
-        message = "A long query: showing articles with any of its words, the most first."
+        message = "A long query: showing articles with any of its words, the best matches first."
     elif matched.dropped and total:
         left_out = ", ".join(f"“{label}”" for label in matched.dropped)
         message = f"No article has all of these words; left out: {left_out}."

@@ -392,3 +392,19 @@ def test_did_you_mean_proposes_whole_words_in_the_readers_case(archive):
     assert archive.search("Schwarzeneger budget").suggestion == "Schwarzenegger budget"
     assert archive.search("obsrvatory").suggestion == "observatory"
     assert archive.search("OBSRVATORY").suggestion == "OBSERVATORY"
+
+
+@pytest.mark.parametrize("order", [("spread", "single"), ("single", "spread")])
+def test_an_article_whose_paragraphs_together_hold_the_words_ranks_as_an_article(
+    archive, order
+):
+    # Both articles have the same best paragraph; one has the other word strongly in a
+    # second paragraph, the other only in passing: the first ranks higher, whichever
+    # was stored first.
+    texts = {
+        "spread": ["Lighthouse lighthouse lighthouse keepers.", "Storm storm storm at sea."],
+        "single": ["Lighthouse lighthouse lighthouse keepers.", "A calm day, then a storm."],
+    }
+    for name in order:
+        store_articles(archive, [make_article(name, f"Story {name}", texts[name])])
+    assert ids(archive.search("lighthouse storm")) == ["spread", "single"]
