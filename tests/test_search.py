@@ -395,9 +395,7 @@ def test_did_you_mean_proposes_whole_words_in_the_readers_case(archive):
 
 
 @pytest.mark.parametrize("order", [("spread", "single"), ("single", "spread")])
-def test_an_article_whose_paragraphs_together_hold_the_words_ranks_as_an_article(
-    archive, order
-):
+def test_an_article_whose_paragraphs_together_hold_the_words_ranks_as_an_article(archive, order):
     # Both articles have the same best paragraph; one has the other word strongly in a
     # second paragraph, the other only in passing: the first ranks higher, whichever
     # was stored first.
