@@ -510,21 +510,24 @@ class _Found:
         days = days[(days >= low) & (days <= high)]
         if not len(days):
             return []
-        if high // 10000 - low // 10000 < 3:
-            months, counts = np.unique(days // 100, return_counts=True)
-            return [
-                DateBar(
-                    f"{m // 100}-{m % 100:02}",
-                    f"{m // 100}-{m % 100:02}-01",
-                    f"{m // 100}-{m % 100:02}-{_month_days(m // 100, m % 100)}",
-                    int(c),
-                )
-                for m, c in zip(months.tolist(), counts.tolist(), strict=True)
-            ]
-        years, counts = np.unique(days // 10000, return_counts=True)
+        years = days // 10000
+        first_year, last_year = low // 10000, high // 10000
+        if last_year - first_year < 3:  # months, empty ones included
+            first_month = first_year * 12 + low // 100 % 100 - 1
+            last_month = last_year * 12 + high // 100 % 100 - 1
+            months = years * 12 + (days // 100 % 100 - 1) - first_month
+            counts = np.bincount(months, minlength=last_month - first_month + 1)
+            bars = []
+            for offset, count in enumerate(counts.tolist()):
+                year, month = divmod(first_month + offset, 12)
+                label = f"{year}-{month + 1:02}"
+                end = f"{label}-{_month_days(year, month + 1)}"
+                bars.append(DateBar(label, f"{label}-01", end, int(count)))
+            return bars
+        counts = np.bincount(years - first_year, minlength=last_year - first_year + 1)
         return [
-            DateBar(str(y), f"{y}-01-01", f"{y}-12-31", int(c))
-            for y, c in zip(years.tolist(), counts.tolist(), strict=True)
+            DateBar(str(first_year + n), f"{first_year + n}-01-01", f"{first_year + n}-12-31", c)
+            for n, c in enumerate(counts.tolist())
         ]
 
 

@@ -406,3 +406,34 @@ def test_an_article_whose_paragraphs_together_hold_the_words_ranks_as_an_article
     for name in order:
         store_articles(archive, [make_article(name, f"Story {name}", texts[name])])
     assert ids(archive.search("lighthouse storm")) == ["spread", "single"]
+
+
+def test_date_histogram_in_years_or_months_and_undated_archives(archive):
+    store_articles(
+        archive,
+        [
+            make_article("old", "Old", ["ferry one"], date="2019-05-01", source="Post"),
+            make_article("dec", "Dec", ["ferry two"], date="2024-12-20", source="Post"),
+            make_article("mar", "Mar", ["ferry three"], date="2025-03-14", source="Wire"),
+        ],
+    )
+    page = archive.search("ferry")
+    assert [(b.label, b.count) for b in page.histogram] == [
+        ("2019", 1), ("2020", 0), ("2021", 0), ("2022", 0), ("2023", 0), ("2024", 1), ("2025", 1),
+    ]  # fmt: skip
+    assert page.dated and page.histogram[0].date_to == "2019-12-31"
+    # A narrow span is shown in months; the date filter does not narrow its own counts.
+    narrow = archive.search(SearchRequest("ferry", date_from="2024-11-01", date_to="2025-03-31"))
+    assert [b.label for b in narrow.histogram][:2] == ["2024-11", "2024-12"]
+    assert narrow.histogram[-1].label == "2025-03" and narrow.histogram[-1].date_to == "2025-03-31"
+    assert sum(b.count for b in narrow.histogram) == 2 == narrow.total
+    # Other filters apply.
+    assert (
+        sum(b.count for b in archive.search(SearchRequest("ferry", source="Wire")).histogram) == 1
+    )
+
+
+def test_an_undated_archive_has_no_histogram(archive):
+    store_articles(archive, [make_article("a", "A", ["ferry one"])])
+    page = archive.search("ferry")
+    assert not page.dated and page.histogram == []
