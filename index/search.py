@@ -202,25 +202,21 @@ class _Parse:
         if typed:
             self.completion, self.completed = _completion(searcher, tables, typed, fields)
 
-    def __call__(self, *, any_term: bool) -> Query:
-        base = parse_query(self.text, any_term=any_term, fields=self.fields)
+    def query(self) -> Query:
+        """Every word required (exclusions kept), the word being typed among them."""
+        base = parse_query(self.text, fields=self.fields)
         completion = self.completion
         if completion is None:
             return base
         if base is NullQuery:
             # Nothing to search for but the word being typed, and perhaps exclusions.
-            rest = _parser(any_term, self.fields).parse(self.text) if self.text else NullQuery
+            rest = _parser(False, self.fields).parse(self.text) if self.text else NullQuery
             negatives = [rest] if isinstance(rest, Not) else []
             if isinstance(rest, And | Or):
                 negatives = [c for c in rest.children() if isinstance(c, Not)]
             return And([completion, *negatives]) if negatives else completion
         children = list(base.children()) if isinstance(base, And) else [base]
-        if not any_term:
-            return And([*children, completion])
-        negatives = [c for c in children if isinstance(c, Not)]
-        positives = [c for c in children if not isinstance(c, Not)]
-        alternatives = Or([*positives, completion])
-        return And([alternatives, *negatives]) if negatives else alternatives
+        return And([*children, completion])
 
 
 def _completion(searcher, tables: Tables, word: str, fields) -> tuple[Query | None, frozenset[str]]:
@@ -637,7 +633,7 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
     fields = searched_fields(searcher)
     typed = _being_typed(request, text)
     parse = _Parse(searcher, tables, text, typed, fields)
-    query = parse(any_term=False)
+    query = parse.query()
     if query is NullQuery:
         return SearchPage(request, 0, [], "That query has no words to search for.")
 
