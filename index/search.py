@@ -831,11 +831,7 @@ def highlight_text(
     """
     spans = []
     if terms and analyzer is ANALYZER:
-        spans = [
-            match.span()
-            for match in _TOKEN.finditer(text)
-            if _english_term(match.group().lower()) in terms
-        ]
+        spans = _english_spans(text, terms)
     elif terms:
         spans = [
             (token.startchar, token.endchar)
@@ -865,6 +861,38 @@ def highlight_text(
 # pattern), lower-cased; stop words and one-letter words stay as they are, others are
 # stemmed. A regular expression and a cache are five times faster than the token stream.
 _TOKEN = re.compile(r"[\w\*]+(?:\.?[\w\*]+)*")
+
+
+def _english_spans(text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
+    """The spans of the words of `text` whose English term is in `terms`.
+
+    Only the words that start like a term are analysed: a stem is its word's beginning
+    but for its last two letters at most (`observatori` for `observatory`, `die` for
+    `dying`), so a regular expression of those beginnings finds every candidate in C,
+    and each candidate that begins a token is checked exactly.
+    """
+    spans = []
+    for candidate in _beginnings(terms).finditer(text):
+        start = candidate.start()
+        before = text[start - 1] if start else " "
+        if _joins(before) or (before == "." and start > 1 and _joins(text[start - 2])):
+            continue  # inside a token (`U.S`, `a*b`): its start is elsewhere
+        token = _TOKEN.match(text, start)
+        if token and _english_term(token.group().lower()) in terms:
+            if not spans or spans[-1][1] <= start:
+                spans.append(token.span())
+    return spans
+
+
+def _joins(char: str) -> bool:
+    """Whether `char` continues a token (what `_TOKEN` counts as part of a word)."""
+    return char.isalnum() or char in "_*"
+
+
+@lru_cache(maxsize=256)
+def _beginnings(terms: frozenset[str]) -> re.Pattern[str]:
+    starts = sorted({term[: max(1, len(term) - 2)] for term in terms}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, starts)), re.IGNORECASE)
 
 
 @lru_cache(maxsize=65536)

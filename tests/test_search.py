@@ -437,3 +437,20 @@ def test_an_undated_archive_has_no_histogram(archive):
     store_articles(archive, [make_article("a", "A", ["ferry one"])])
     page = archive.search("ferry")
     assert not page.dated and page.histogram == []
+
+
+WORDS = ["observatory", "dying", "skies", "U.S", "early", "Only", "a*b", "c_d", "École", "news"]
+
+
+@given(
+    st.lists(st.sampled_from([*WORDS, "x", ".", " ", "-", "'s", "3.5", "gently"]), max_size=40),
+    st.sets(st.sampled_from(WORDS), min_size=1, max_size=3),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_fast_highlighter_finds_what_the_token_scan_finds(parts, words):
+    from index.search import _TOKEN, _english_spans, _english_term
+
+    text = "".join(parts)
+    terms = frozenset(_english_term(w.lower()) for w in words)
+    every = [m.span() for m in _TOKEN.finditer(text) if _english_term(m.group().lower()) in terms]
+    assert _english_spans(text, terms) == every
