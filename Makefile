@@ -29,6 +29,7 @@ bench: install-dev assets
 	$(BIN)/python bench/search.py --paragraphs 100000
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/relevance.py
+	$(BIN)/python bench/known_items.py
 	$(BIN)/python bench/digests.py
 
 # The same search benchmark at 1,000,000 paragraphs (an hour or more; 5 GB of disk in /tmp).
