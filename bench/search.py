@@ -59,7 +59,8 @@ from index.store import WhooshArchive  # noqa: E402
 PARAGRAPHS_PER_ARTICLE = 10  # the generator's average (8-12)
 FLATTEN = 50  # Zipf-Mandelbrot offset: the commonest made-up word in ~10% of paragraphs
 PART_ARTICLES = 10_000  # articles per generated file (Precis reads files up to 200 MB)
-WARMING_SECONDS = 30  # given to the server's background warming before measuring (two processes warm at once)
+# Given to the server's background warming before measuring (two processes warm at once).
+WARMING_SECONDS = 30
 
 
 def build(work: Path, paragraphs: int, baseline: bool = True) -> dict[str, float]:

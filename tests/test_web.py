@@ -210,3 +210,24 @@ def test_hostile_http_requests_never_fail(client, query, extra):
     api = client.get("/api/search", query_string=params)
     assert api.status_code in (200, 400)
     assert api.is_json
+
+
+def test_an_undated_archive_offers_no_date_sort_and_claims_no_order(index_dir):
+    app = create_app({"INDEX": str(index_dir), "TESTING": True})
+    store_articles(
+        archive_of(app),
+        [make_article(f"u{n}", f"Undated {n}", [f"Ferry note {n}."]) for n in range(3)],
+    )
+    client = app.test_client()
+    landing = client.get("/").get_data(as_text=True)
+    assert "3 articles" in landing and "newest first" not in landing
+    assert 'class="histogram"' not in landing and 'class="dates"' not in landing
+    results = client.get("/search?q=ferry").get_data(as_text=True)
+    assert 'aria-label="Sort"' not in results and "Newest" not in results
+
+
+def test_a_page_past_the_end_shows_the_last_page(client):
+    html = client.get("/search?q=comet&per_page=1&page=999").get_data(as_text=True)
+    assert "Page 3 of 3" in html and "Page 999" not in html
+    data = client.get("/api/search?q=comet&per_page=1&page=999").get_json()
+    assert data["page"] == 3 and len(data["results"]) == 1
