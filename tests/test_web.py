@@ -40,7 +40,9 @@ def test_search_page_shows_results_with_hits_and_digest(client):
     html = client.get("/search?q=summit").get_data(as_text=True)
     assert 'class="digest"' in html and html.count("comes at the end of a two-day") == 1
     assert "1 article matches" in html
-    assert response.headers["Vary"] == "HX-Request, Precis-Typing, HX-History-Restore-Request"
+    assert response.headers["Vary"] == (
+        "HX-Request, Precis-Typing, HX-History-Restore-Request, Precis-History"
+    )
 
 
 def test_live_keystrokes_complete_the_last_word(client):
@@ -231,3 +233,15 @@ def test_a_page_past_the_end_shows_the_last_page(client):
     assert "Page 3 of 3" in html and "Page 999" not in html
     data = client.get("/api/search?q=comet&per_page=1&page=999").get_json()
     assert data["page"] == 3 and len(data["results"]) == 1
+
+
+def test_the_first_keystroke_of_a_search_asks_for_a_history_entry(client):
+    first = {"HX-Request": "true", "Precis-Typing": "1", "Precis-History": "push"}
+    response = client.get("/search?q=Carter", headers=first)
+    assert response.headers["HX-Push-Url"] == "/search?q=Carter"
+    later = client.get("/search?q=Carter+B", headers={"HX-Request": "true", "Precis-Typing": "1"})
+    assert "HX-Push-Url" not in later.headers  # the element's hx-replace-url applies
+    # Back to an entry htmx's cache has lost: the whole page, not the fragment.
+    restore = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    html = client.get("/search?q=Carter", headers=restore).get_data(as_text=True)
+    assert html.lstrip().lower().startswith("<!doctype html>")

@@ -111,6 +111,7 @@ def search():
     response.vary.add("HX-Request")
     response.vary.add(TYPING_HEADER)
     response.vary.add("HX-History-Restore-Request")
+    response.vary.add(HISTORY_HEADER)
     if partial and request.headers.get(HISTORY_HEADER) == "push":
         # The first keystroke of a new search (static/app.js): a new history entry, which
         # the following keystrokes then only update.
