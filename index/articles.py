@@ -2,9 +2,10 @@
 
 Every input format ends here: text is normalised (NFC, odd spaces to plain
 spaces, invisible and control characters dropped), dates become ISO days, ids
-are checked or derived from where the article came from, and the metadata that
-news pages mix into the body (reading-time lines, photo captions with their
-credits) is moved out of the paragraphs so it is never indexed or digested.
+are checked or derived from where the article came from, and what news copy mixes
+into the body (reading-time lines, bylines, datelines, photo captions, wire credits,
+advertising and newsletter prompts) goes through `cleaning.clean_copy`, so it is never
+indexed or digested: bylines become the author, datelines the dateline.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from dateutil import parser as dateparser
 
+from .cleaning import clean_author, clean_copy, is_caption
 from .models import Article
 
 _ODD_SPACE = re.compile(r"[\t\v\f\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
@@ -29,9 +31,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r" {2,}")
 
 READING_TIME = re.compile(r"^\d{1,3}\s*(?:min|mins|minute|minutes)\.?\s+read$", re.IGNORECASE)
-# A photo caption ends with a credit in square brackets: "... said the chief [Getty]".
-_CREDIT = re.compile(r"\[[^\[\]]{1,60}\]$")
-_CAPTION_MAX_WORDS = 45
 
 MAX_ID_LENGTH = 200
 
@@ -108,11 +107,6 @@ def looks_like_date_line(line: str) -> bool:
     return bool(parse_date(line))
 
 
-def is_caption(paragraph: str) -> bool:
-    """Tell whether a paragraph is a photo caption: short and ending in a credit like [Getty]."""
-    return bool(_CREDIT.search(paragraph)) and len(paragraph.split()) <= _CAPTION_MAX_WORDS
-
-
 def tidy_body(paragraphs: Iterable[str]) -> tuple[list[str], list[str], str]:
     """Separate body paragraphs from captions and reading-time lines.
 
@@ -131,6 +125,8 @@ def tidy_body(paragraphs: Iterable[str]) -> tuple[list[str], list[str], str]:
             captions.append(paragraph)
         else:
             body.append(paragraph)
+    if not body:  # all of it looks like captions: keep it as the body, lose nothing
+        body, captions = captions, []
     return body, captions, reading_time
 
 
@@ -196,6 +192,7 @@ _TEXT_KEYS = (
     "language",
     "standfirst",
     "reading_time",
+    "dateline",
 )
 
 
@@ -255,20 +252,23 @@ def article_from_record(record: Mapping[str, Any], *, origin: str, key: str, nam
     else:
         article_id = derived_id(name, key)
 
-    return Article(
-        id=article_id,
-        title=fields.get("title", ""),
-        paragraphs=body,
-        standfirst=fields.get("standfirst", ""),
-        captions=captions,
-        date=parse_date(record.get("date")),
-        source=fields.get("source", ""),
-        url=fields.get("url", ""),
-        category=fields.get("category", ""),
-        author=fields.get("author", ""),
-        language=(fields.get("language") or "english").lower(),
-        reading_time=fields.get("reading_time") or reading_time,
-        origin=origin,
+    return cleaned(
+        Article(
+            id=article_id,
+            title=fields.get("title", ""),
+            paragraphs=body,
+            standfirst=fields.get("standfirst", ""),
+            captions=captions,
+            date=parse_date(record.get("date")),
+            source=fields.get("source", ""),
+            url=fields.get("url", ""),
+            category=fields.get("category", ""),
+            author=fields.get("author", ""),
+            dateline=fields.get("dateline", ""),
+            language=(fields.get("language") or "english").lower(),
+            reading_time=fields.get("reading_time") or reading_time,
+            origin=origin,
+        )
     )
 
 
@@ -313,13 +313,30 @@ def article_from_text(text: str, *, article_id: str, origin: str) -> Article:
             body, standfirst = [standfirst], ""
         else:
             raise ArticleError("no body paragraphs after the title")
-    return Article(
-        id=article_id,
-        title=title,
-        paragraphs=body,
-        standfirst=standfirst,
-        captions=captions + more_captions,
-        date=date_text,
-        reading_time=reading_time or body_reading_time,
-        origin=origin,
+    return cleaned(
+        Article(
+            id=article_id,
+            title=title,
+            paragraphs=body,
+            standfirst=standfirst,
+            captions=captions + more_captions,
+            date=date_text,
+            reading_time=reading_time or body_reading_time,
+            origin=origin,
+        )
     )
+
+
+def cleaned(article: Article) -> Article:
+    """Return `article` with its body cleaned of bylines, datelines and boilerplate
+    (see `cleaning`): a byline's names become the author unless the source named one, a
+    dateline becomes the dateline, captions join the captions. A body that would be
+    left empty is kept as it was: cleaning never loses an article."""
+    copy = clean_copy(article.paragraphs, language=article.language)
+    if not copy.paragraphs:
+        return article
+    article.paragraphs = copy.paragraphs
+    article.captions = article.captions + copy.captions
+    article.author = clean_author(article.author) or copy.author
+    article.dateline = article.dateline or copy.dateline
+    return article

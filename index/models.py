@@ -28,6 +28,8 @@ class Article:
     url: str = ""
     category: str = ""
     author: str = ""
+    # Where and from whom the story was filed, as written: "LONDON, Oct 3 (Reuters)".
+    dateline: str = ""
     language: str = "english"
     reading_time: str = ""
     origin: str = ""  # the file it came from ("" when added from the browser or the API)
@@ -125,6 +127,7 @@ class StoredArticle:
             "source": article.source,
             "category": article.category,
             "author": article.author,
+            "dateline": article.dateline,
             "url": safe_url(article.url),
             "language": article.language,
             "reading_time": article.reading_time,
@@ -211,18 +214,22 @@ class SearchRequest:
     date_to: str = ""  # ISO day, inclusive
     source: str = ""
     category: str = ""
+    author: str = ""
     # The reader is still typing the last word (the live page's keystrokes): it is matched
     # as a prefix, and gets no typo tolerance until it is finished.
     typing: bool = False
 
     @property
     def filtered(self) -> bool:
-        return bool(self.date_from or self.date_to or self.source or self.category)
+        return bool(
+            self.date_from or self.date_to or self.source or self.category or self.author
+        )
 
 
 @dataclass
 class FacetCount:
-    """How many matching articles have one value of a facet (source, category, year)."""
+    """How many matching articles have one value of a facet (source, category, author,
+    year)."""
 
     value: str
     count: int

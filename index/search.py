@@ -102,7 +102,11 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _DOUBLE_QUOTES = str.maketrans(dict.fromkeys("“”„‟«»〝〞＂", '"'))
 _APOSTROPHE = re.compile(r"(?<=\w)[’‘‛′](?=\w)")
 _SINGLE_QUOTED = re.compile(r"[‘‚‛]([^‘’‚‛]*)’")
-_UNKNOWN_FIELD = re.compile(r"(?<![\w:])(?!title:)[^\W\d_]+:(?=[\w\"(])")
+# Fields a reader may name in a query: `title:`, `author:` (the byline), `dateline:`.
+QUERY_FIELDS = ("title", "author", "dateline")
+_UNKNOWN_FIELD = re.compile(
+    r"(?<![\w:])(?!(?:" + "|".join(QUERY_FIELDS) + r"):)[^\W\d_]+:(?=[\w\"(])"
+)
 
 
 def clean_query(text: str) -> str:
@@ -140,7 +144,8 @@ def _parser(any_term: bool, fields: tuple[str, ...] = TEXT_FIELDS) -> Multifield
     for plugin in (FieldsPlugin, WildcardPlugin, BoostPlugin, RangePlugin, GtLtPlugin, EveryPlugin):
         parser.remove_plugin_class(plugin)
     parser.add_plugin(PrefixPlugin())
-    parser.add_plugin(FieldsPlugin(expr=r"(?P<text>title):", remove_unknown=True))
+    named = "|".join(QUERY_FIELDS)
+    parser.add_plugin(FieldsPlugin(expr=rf"(?P<text>{named}):", remove_unknown=True))
     return parser
 
 
@@ -315,7 +320,7 @@ def _has_positive(query: Query) -> bool:
     if isinstance(query, Not):
         return False
     if query.is_leaf():
-        return _is_text(query.field())
+        return _is_text(query.field()) or query.field() in QUERY_FIELDS
     return any(_has_positive(child) for child in query.children())
 
 
@@ -459,10 +464,11 @@ class _Found:
         self.articles = articles
         self.by_source = tables.passing(articles, source=request.source)
         self.by_category = tables.passing(articles, category=request.category)
+        self.by_author = tables.passing(articles, author=request.author)
         self.by_date = tables.passing(
             articles, date_from=request.date_from, date_to=request.date_to
         )
-        self.passing = self.by_source & self.by_category & self.by_date
+        self.passing = self.by_source & self.by_category & self.by_author & self.by_date
         self.selected = articles[self.passing]
 
     @property
@@ -475,15 +481,19 @@ class _Found:
         articles = self.articles
         facets = {
             "source": _counts(
-                tables.article_source[articles[self.by_category & self.by_date]],
+                tables.article_source[articles[self.by_category & self.by_author & self.by_date]],
                 tables.sources.values,
             ),
             "category": _counts(
-                tables.article_category[articles[self.by_source & self.by_date]],
+                tables.article_category[articles[self.by_source & self.by_author & self.by_date]],
                 tables.categories.values,
             ),
+            "author": _counts(
+                tables.article_author[articles[self.by_source & self.by_category & self.by_date]],
+                tables.authors.values,
+            ),
             "year": _counts(
-                tables.article_year[articles[self.by_source & self.by_category]],
+                tables.article_year[articles[self.by_source & self.by_category & self.by_author]],
                 tables.years.values,
             ),
         }
@@ -494,7 +504,8 @@ class _Found:
         """Matching articles per year, or per month when the dates span three years or
         less (those of the date filter if set, else the matching articles' own); the
         other filters apply, the date filter does not, as for a facet."""
-        days = self.tables.article_day[self.articles[self.by_source & self.by_category]]
+        others = self.by_source & self.by_category & self.by_author
+        days = self.tables.article_day[self.articles[others]]
         days = days[days > 0]
         if not len(days):
             return []

@@ -55,7 +55,7 @@ WARM_LEAST = 16
 META_FILE = "precis.json"
 LOCK_FILE = "writer.lock"
 # Bumped whenever the schema or the analyzer changes; an older index must be rebuilt.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _ENGLISH = EnglishStemmer()
 
 
@@ -191,6 +191,11 @@ def make_schema() -> Schema:
         date=ID(sortable=True),
         source=ID(sortable=True),
         category=ID(sortable=True),
+        author_name=ID(sortable=True),  # the author facet's column
+        # The author and the dateline, searchable as `author:` and `dateline:` (indexed
+        # once per article, on its first paragraph: matching is per article).
+        author=TEXT(analyzer=ANALYZER),
+        dateline=TEXT(analyzer=ANALYZER),
         language=ID(stored=True),
         hash=ID(sortable=True),
         origin=ID(sortable=True),
@@ -531,12 +536,15 @@ def _add_article(writer, stored: StoredArticle) -> None:
         date=article.date,
         source=article.source,
         category=article.category,
+        author_name=article.author,
         hash=stored.content_hash,
         origin=article.origin,
         record=stored.to_json(),
     )
     for number, text in enumerate(article.paragraphs):
+        once = {"author": article.author, "dateline": article.dateline} if number == 0 else {}
         writer.add_document(
+            **once,
             kind="para",
             article=article.id,
             para=number,

@@ -128,6 +128,8 @@ class Tables:
         self.article_record = np.full(count, -1, dtype=np.int32)
         self.article_live = np.zeros(count, dtype=bool)
         self.sources, self.categories, self.years = _Codes(), _Codes(), _Codes()
+        self.authors = _Codes()
+        self.article_author = np.full(count, -1, dtype=np.int32)
         self.article_source = np.full(count, -1, dtype=np.int32)
         self.article_category = np.full(count, -1, dtype=np.int32)
         self.article_year = np.full(count, -1, dtype=np.int32)
@@ -135,6 +137,7 @@ class Tables:
         sources = reader.column_reader("source") if size else None
         categories = reader.column_reader("category") if size else None
         dates = reader.column_reader("date") if size else None
+        authors = reader.column_reader("author_name") if size else None
         for doc in records.tolist():
             article = int(self.doc_article[doc])
             self.article_record[article] = doc
@@ -145,6 +148,9 @@ class Tables:
                 self.article_source[article] = self.sources.code(source)
             if category:
                 self.article_category[article] = self.categories.code(category)
+            author = authors[doc]
+            if author:
+                self.article_author[article] = self.authors.code(author)
             if date:
                 self.article_year[article] = self.years.code(date[:4])
         # Dates as sortable numbers (YYYYMMDD; 0 for undated), and the live articles
@@ -320,15 +326,18 @@ class Tables:
         *,
         source: str = "",
         category: str = "",
+        author: str = "",
         date_from: str = "",
         date_to: str = "",
     ) -> np.ndarray:
-        """A mask over `articles`: those with this source, category and date range."""
+        """A mask over `articles`: those with this source, category, author and date range."""
         keep = self.article_live[articles]
         if source:
             keep &= self.article_source[articles] == self.sources.find(source)
         if category:
             keep &= self.article_category[articles] == self.categories.find(category)
+        if author:
+            keep &= self.article_author[articles] == self.authors.find(author)
         if date_from or date_to:
             days = self.article_day[articles]
             keep &= days > 0

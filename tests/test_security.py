@@ -156,7 +156,7 @@ def test_the_public_article_shape(client):
     assert client.post("/api/articles", json=record, headers=auth).status_code == 200
     data = client.get("/api/articles/desk%2F2024%2Fferry").get_json()
     assert set(data) == {
-        "id", "title", "standfirst", "date", "source", "category", "author", "url",
+        "id", "title", "standfirst", "date", "source", "category", "author", "dateline", "url",
         "language", "reading_time", "captions", "paragraphs", "digest", "ingested_at",
     }  # fmt: skip
     assert data["url"] == "https://example.org/ferry"

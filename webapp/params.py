@@ -1,7 +1,7 @@
 """Reading a search request from query-string parameters, for the pages and the API.
 
 `q`, `page`, `per_page` (1-100), `sort` (relevance or date), `from` and `to` (ISO days,
-inclusive), `source`, `category` and `typing=1` (the last word is still being typed). The
+inclusive), `source`, `category`, `author` and `typing=1` (the last word is still being typed). The
 API answers bad values with a 400; the pages use `lenient=True` and fall back to defaults,
 so a hand-edited URL still shows a page.
 """
@@ -49,7 +49,7 @@ def search_request_from(
         try:
             return search_request_from(args, per_page)
         except BadSearch:
-            kept = ("q", "source", "category", "typing")
+            kept = ("q", "source", "category", "author", "typing")
             clean = {k: v for k, v in args.items() if k in kept}
             return search_request_from(clean, per_page)
     sort = args.get("sort", "") or "relevance"
@@ -67,5 +67,6 @@ def search_request_from(
         date_to=date_to,
         source=args.get("source", "").strip(),
         category=args.get("category", "").strip(),
+        author=args.get("author", "").strip(),
         typing=args.get("typing", "") == "1",
     )
