@@ -31,7 +31,9 @@ from .digest import (
 from .formats import Problem, format_of, read_path
 from .lifetime import die_with_parent
 from .models import Article, KnownArticle, StoredArticle
-from .store import DEFAULT_WRITE_TIMEOUT, WhooshArchive, index_terms, now
+from .store import DEFAULT_WRITE_TIMEOUT, WhooshArchive, index_terms, now, story_matches
+from .versions import SCHEME as VERSIONS_SCHEME
+from .versions import StoryFinder, fingerprint_article
 
 # Articles per commit: each commit is atomic and adds a segment to the index, so a batch is
 # both the most an interrupted run has to redo and a trade against many segments (a search
@@ -77,7 +79,8 @@ class DigestSettings:
     algorithm: str = DEFAULT_ALGORITHM
 
     def signature(self) -> str:
-        return f"digest:{self.algorithm}:{self.length}"
+        # The story detection scheme too: changing it re-reads every article's story.
+        return f"digest:{self.algorithm}:{self.length}:{VERSIONS_SCHEME}"
 
 
 @dataclass(frozen=True)
@@ -299,13 +302,34 @@ def _store(
     for stored in _digest_all(changed(), settings, workers, progress):
         batch.append(stored)
         if len(batch) >= batch_size:
-            archive.write(batch)
+            archive.write(batch, bands=place_stories(archive, batch))
             batch = []
     stale = _stale_ids(known, complete_files) if complete_files is not None else []
     stale = [article_id for article_id in stale if article_id not in first_origin]
     if batch or stale:
-        archive.write(batch, delete=stale)
+        archive.write(batch, delete=stale, bands=place_stories(archive, batch))
     report.removed.extend(stale)
+
+
+def place_stories(archive: WhooshArchive, batch: list[StoredArticle]) -> dict[str, list[str]]:
+    """Put each article of a batch in its story (`StoredArticle.story`): the story of the
+    closest article, stored or earlier in the batch, that tells the same story (see
+    `versions`), else a story of its own. Returns each article's band tokens, by id.
+
+    The caller holds the writer lock, so the archive read is the newest generation. An
+    article joins one story; two stories it links are not merged after the fact."""
+    finder = StoryFinder()
+    bands: dict[str, list[str]] = {}
+    with archive.reading(fresh=True) as snapshot:
+        searcher = snapshot.searcher
+        stored_count = searcher.doc_count_all()
+        seen: dict = {}
+        for stored in batch:
+            new = fingerprint_article(stored.article)
+            earlier = story_matches(searcher, new, seen) if stored_count else []
+            stored.story = finder.place(stored.id, new, also=earlier).story
+            bands[stored.id] = new.bands
+    return bands
 
 
 def _digest_all(

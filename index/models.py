@@ -104,6 +104,10 @@ class StoredArticle:
     # The best digest candidates in rank order, so that a query-focused digest is a
     # matter of set intersections at query time.
     digest_pool: list[PoolSentence] = field(default_factory=list)
+    # The story the article tells: the id of the first article found telling it (its own
+    # id when none was). Versions of a story (copies, updates, the same wire copy under
+    # other sources) share it; ingest decides it (see `versions`).
+    story: str = ""
 
     @property
     def id(self) -> str:
@@ -114,7 +118,8 @@ class StoredArticle:
 
         It is also an ingest record: every field an article has (never the server path
         it came from), so ingesting it again gives the same article. `url` holds only an
-        http(s) address; `digest` and `ingested_at` are informative and ignored on ingest.
+        http(s) address; `digest`, `story` and `ingested_at` are informative and ignored
+        on ingest.
         """
         from .articles import safe_url
 
@@ -134,6 +139,7 @@ class StoredArticle:
             "captions": list(article.captions),
             "paragraphs": list(article.paragraphs),
             "digest": [asdict(sentence) for sentence in self.digest.sentences],
+            "story": self.story or article.id,
             "ingested_at": self.ingested_at,
         }
 
@@ -154,6 +160,7 @@ class StoredArticle:
             sentence_spans=[[tuple(span) for span in para] for para in data["sentence_spans"]],
             ingested_at=data["ingested_at"],
             digest_pool=[PoolSentence(**s) for s in data.get("digest_pool", [])],
+            story=data.get("story", ""),
         )
 
 
@@ -174,6 +181,18 @@ class Hit:
 
 
 @dataclass
+class Version:
+    """Another article telling the same story: a copy, an update, the same wire copy
+    under another source."""
+
+    id: str
+    title: str
+    source: str
+    date: str
+    url: str
+
+
+@dataclass
 class ArticleResult:
     """One search result: an article, its best-matching paragraphs and its digest."""
 
@@ -191,6 +210,8 @@ class ArticleResult:
     # Query words this article lacks: set only for the articles that fill a last page
     # below those with every word (and not counted in the total).
     missing: list[str] = field(default_factory=list)
+    # The story's other articles, shown as "N other versions" (grouping on).
+    versions: list[Version] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """Return the result in the shape of the JSON API and `precis search --json`."""
@@ -215,15 +236,15 @@ class SearchRequest:
     source: str = ""
     category: str = ""
     author: str = ""
+    # One result per story, its other versions listed under it (the `group_versions` setting).
+    group: bool = True
     # The reader is still typing the last word (the live page's keystrokes): it is matched
     # as a prefix, and gets no typo tolerance until it is finished.
     typing: bool = False
 
     @property
     def filtered(self) -> bool:
-        return bool(
-            self.date_from or self.date_to or self.source or self.category or self.author
-        )
+        return bool(self.date_from or self.date_to or self.source or self.category or self.author)
 
 
 @dataclass

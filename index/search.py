@@ -64,6 +64,7 @@ from .models import (
     SearchPage,
     SearchRequest,
     StoredArticle,
+    Version,
 )
 from .store import (
     ANALYZER,
@@ -676,13 +677,18 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
     elif typos.alternatives:
         message = "Some words were not found as typed; close matches are included."
 
-    request = _within_pages(request, total)
-    first = (request.page - 1) * request.per_page
     groups: list[tuple[int, float, list[tuple[float, int]]]] = []
     if total:
         rank = ranking(tables, matched, found.selected)
+        selected = found.selected
+        if request.group and tables.grouped:  # one result per story: its best version
+            scores = rank.score(selected)
+            selected = tables.one_per_story(rank.order(selected, scores))
+            total = len(selected)
+    request = _within_pages(request, total)
+    first = (request.page - 1) * request.per_page
+    if total:
         if request.sort == "date":
-            selected = found.selected
             if matched.any_word:
                 # A description sorted by date: the articles with the most of its words.
                 words = rank.words[selected]
@@ -698,9 +704,9 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
                 for a, score in zip(page_articles.tolist(), scores, strict=True)
             ]
         else:
-            groups = _ranked(
-                searcher, tables, rank, found.selected, near, first + request.per_page
-            )[first:]
+            groups = _ranked(searcher, tables, rank, selected, near, first + request.per_page)[
+                first:
+            ]
     missing: dict[int, list[str]] = {}
     room = request.per_page - len(groups)
     if room > 0 and total and first < total + request.per_page and request.sort != "date":
@@ -711,12 +717,19 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
             have = "article has" if total == 1 else "articles have"
             message = f"Only {total} {have} all of these words; below, articles with some."
 
+    if request.group and tables.grouped:  # a story already on the page is not filled in
+        seen: set[int] = set()
+        groups = [g for g in groups if not _seen_story(tables, g[0], seen)]
+
     terms = _highlight_terms(searcher, query)
     results = [
         _result(searcher, tables, article, score, hits, terms, missing.get(article, []))
         for article, score, hits in groups
         if hits
     ]
+    if request.group:
+        for result, (article, _, _) in zip(results, groups, strict=False):
+            result.versions = _versions(searcher, tables, article)
     return SearchPage(
         request,
         total,
@@ -728,6 +741,31 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
         histogram=found.histogram(request),
         dated=tables.dated,
     )
+
+
+def _seen_story(tables: Tables, article: int, seen: set[int]) -> bool:
+    story = int(tables.article_story[article])
+    if story in seen:
+        return True
+    seen.add(story)
+    return False
+
+
+def versions_of(searcher, tables: Tables, article_id: str) -> list[Version]:
+    """The other live articles of the story of the article with this id."""
+    ordinal = tables.ordinal(article_id)
+    return [] if ordinal is None else _versions(searcher, tables, ordinal)
+
+
+def _versions(searcher, tables: Tables, article: int) -> list[Version]:
+    """The other articles of an article's story, newest first."""
+    versions = []
+    for other in tables.versions_of(article).tolist():
+        stored = _stored(searcher, tables, other)
+        if stored is not None:
+            a = stored.article
+            versions.append(Version(a.id, a.headline, a.source, a.date, safe_url(a.url)))
+    return versions
 
 
 def _fill(
@@ -763,6 +801,8 @@ def _latest(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
     tables = archive.tables()
     found = _Found(tables, tables.newest_first, request)  # keeps newest first
     selected = found.selected
+    if request.group and tables.grouped:
+        selected = tables.one_per_story(selected)
     request = _within_pages(request, len(selected))
     first = (request.page - 1) * request.per_page
     results = []
@@ -770,6 +810,8 @@ def _latest(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
         stored = _stored(searcher, tables, article)
         if stored is not None:
             results.append(_article_result(stored, 0.0, [], frozenset()))
+            if request.group:
+                results[-1].versions = _versions(searcher, tables, article)
     return SearchPage(
         request,
         len(selected),

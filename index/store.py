@@ -29,7 +29,8 @@ import os
 import shutil
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from functools import cache
@@ -39,14 +40,22 @@ import filelock
 from sumy.utils import get_stop_words
 from whoosh import lang as whoosh_languages
 from whoosh.analysis import Analyzer, LanguageAnalyzer, StemmingAnalyzer
-from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import LockError, clean_files, create_in, exists_in, open_dir
 from whoosh.lang.snowball.english import EnglishStemmer
 from whoosh.query import Term
 from whoosh.scoring import BM25F, BM25FScorer
 
-from .models import ArchiveStats, KnownArticle, SearchPage, SearchRequest, StoredArticle
+from .models import (
+    ArchiveStats,
+    KnownArticle,
+    SearchPage,
+    SearchRequest,
+    StoredArticle,
+    Version,
+)
 from .tables import SEGMENT_POSTINGS, Tables, tables_for, vocabulary
+from .versions import MAX_CANDIDATES, Fingerprint, Match, fingerprint_article, matches
 
 DEFAULT_WRITE_TIMEOUT = 60.0
 # Warming reads the postings lists of terms in at least this many documents of a segment:
@@ -199,6 +208,10 @@ def make_schema() -> Schema:
         language=ID(stored=True),
         hash=ID(sortable=True),
         origin=ID(sortable=True),
+        # Versions of a story: its key (a column), and the article's LSH band tokens that
+        # find the candidates for a new article's story (see `versions`).
+        story=ID(sortable=True),
+        bands=KEYWORD(commas=False, lowercase=False, scorable=False),
         record=STORED(),
     )
 
@@ -309,6 +322,13 @@ class WhooshArchive:
                 return None
             return StoredArticle.from_json(searcher.stored_fields(number)["record"])
 
+    def versions(self, article_id: str) -> list[Version]:
+        """The other articles of this article's story (copies, updates), newest first."""
+        from .search import versions_of
+
+        with self.reading() as snapshot:
+            return versions_of(snapshot.searcher, snapshot.tables, article_id)
+
     def search(self, request: SearchRequest | str = "", **options: object) -> SearchPage:
         """Return one page of results, one per article.
 
@@ -401,8 +421,14 @@ class WhooshArchive:
         finally:
             lock.release()
 
-    def write(self, articles: Sequence[StoredArticle], delete: Sequence[str] = ()) -> None:
-        """Store `articles` (replacing any with the same ids) and delete `delete`, atomically.
+    def write(
+        self,
+        articles: Sequence[StoredArticle],
+        delete: Sequence[str] = (),
+        bands: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        """Store `articles` (replacing any with the same ids) and delete `delete`, atomically;
+        `bands` gives each article's band tokens, by id (see `versions`).
 
         The caller holds the writer lock (see `writing`). A disk error (full, read-only,
         permission denied) raises `ArchiveWriteError`: the previous generation stays the
@@ -424,7 +450,7 @@ class WhooshArchive:
             for article_id in {*delete, *(a.id for a in articles)}:
                 writer.delete_by_term("article", article_id)
             for stored in articles:
-                _add_article(writer, stored)
+                _add_article(writer, stored, (bands or {}).get(stored.id, ()))
             writer.commit()
         except BaseException as error:
             if not writer.is_closed:
@@ -528,7 +554,36 @@ def _close_quietly(searcher) -> None:
         searcher.close()
 
 
-def _add_article(writer, stored: StoredArticle) -> None:
+def story_matches(
+    searcher, new: Fingerprint, seen: dict[int, tuple[str, str, Fingerprint]] | None = None
+) -> list[Match]:
+    """The stored articles telling the same story as `new`, closest first: those sharing
+    most band tokens with it (at most MAX_CANDIDATES), checked exactly on their text.
+
+    `seen` keeps the candidates read so far by document number, for the next call with
+    the same searcher: the articles of a batch often share candidates (wire copy, a
+    series of reports written to one pattern)."""
+    seen = {} if seen is None else seen
+    reader = searcher.reader()
+    shared: Counter[int] = Counter()
+    for token in new.bands:
+        if ("bands", token) in reader:
+            shared.update(reader.postings("bands", token).all_ids())
+    if not shared:
+        return []
+    stories = reader.column_reader("story")
+    candidates = []
+    for doc, _ in shared.most_common(MAX_CANDIDATES):
+        if reader.is_deleted(doc):
+            continue
+        if doc not in seen:
+            stored = StoredArticle.from_json(searcher.stored_fields(doc)["record"])
+            seen[doc] = (stored.id, stories[doc], fingerprint_article(stored.article))
+        candidates.append(seen[doc])
+    return matches(new, candidates)
+
+
+def _add_article(writer, stored: StoredArticle, bands: Sequence[str]) -> None:
     article = stored.article
     writer.add_document(
         kind="article",
@@ -539,6 +594,8 @@ def _add_article(writer, stored: StoredArticle) -> None:
         author_name=article.author,
         hash=stored.content_hash,
         origin=article.origin,
+        story=stored.story or article.id,
+        bands=" ".join(bands),
         record=stored.to_json(),
     )
     for number, text in enumerate(article.paragraphs):

@@ -125,11 +125,13 @@ class Tables:
         # live record, whose columns give their source, category and date.
         count = len(ordinals)
         self.article_ids = list(ordinals)
+        self._ordinals = ordinals
         self.article_record = np.full(count, -1, dtype=np.int32)
         self.article_live = np.zeros(count, dtype=bool)
         self.sources, self.categories, self.years = _Codes(), _Codes(), _Codes()
-        self.authors = _Codes()
+        self.authors, self.stories = _Codes(), _Codes()
         self.article_author = np.full(count, -1, dtype=np.int32)
+        self.article_story = np.full(count, -1, dtype=np.int32)
         self.article_source = np.full(count, -1, dtype=np.int32)
         self.article_category = np.full(count, -1, dtype=np.int32)
         self.article_year = np.full(count, -1, dtype=np.int32)
@@ -138,6 +140,7 @@ class Tables:
         categories = reader.column_reader("category") if size else None
         dates = reader.column_reader("date") if size else None
         authors = reader.column_reader("author_name") if size else None
+        stories = reader.column_reader("story") if size else None
         for doc in records.tolist():
             article = int(self.doc_article[doc])
             self.article_record[article] = doc
@@ -151,6 +154,9 @@ class Tables:
             author = authors[doc]
             if author:
                 self.article_author[article] = self.authors.code(author)
+            self.article_story[article] = self.stories.code(
+                stories[doc] or self.article_ids[article]
+            )
             if date:
                 self.article_year[article] = self.years.code(date[:4])
         # Dates as sortable numbers (YYYYMMDD; 0 for undated), and the live articles
@@ -159,6 +165,11 @@ class Tables:
             [int(d.replace("-", "")) if d else 0 for d in self.article_date], dtype=np.int32
         )
         live_articles = np.flatnonzero(self.article_live)
+        # How many live articles tell each story (versions are the others of a story).
+        self.story_size = np.bincount(
+            self.article_story[live_articles], minlength=len(self.stories.values)
+        )
+        self.grouped = bool(len(self.story_size)) and int(self.story_size.max()) > 1
         id_rank = np.empty(count, dtype=np.int32)
         id_rank[np.argsort(np.array(self.article_ids, dtype=object), kind="stable")] = np.arange(
             count, dtype=np.int32
@@ -315,6 +326,27 @@ class Tables:
         return stored
 
     # --- per article -------------------------------------------------------------------
+
+    def ordinal(self, article_id: str) -> int | None:
+        """The ordinal of a live article, by id, or None."""
+        found = self._ordinals.get(article_id)
+        return found if found is not None and self.article_live[found] else None
+
+    def one_per_story(self, ordered: np.ndarray) -> np.ndarray:
+        """The first article of each story in `ordered` (article ordinals), in order."""
+        if not len(ordered):
+            return ordered
+        _, first = np.unique(self.article_story[ordered], return_index=True)
+        return ordered[np.sort(first)]
+
+    def versions_of(self, article: int) -> np.ndarray:
+        """The other live articles of this article's story (ordinals, newest first)."""
+        story = self.article_story[article]
+        if story < 0 or self.story_size[story] < 2:
+            return np.zeros(0, dtype=np.int32)
+        others = np.flatnonzero((self.article_story == story) & self.article_live)
+        others = others[others != article]
+        return others[np.lexsort((-self.id_rank[others], -self.article_day[others]))]
 
     def articles_of(self, docs: np.ndarray) -> np.ndarray:
         """The distinct articles of these documents, as ordinals, sorted."""

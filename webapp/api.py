@@ -14,7 +14,11 @@ api = Blueprint("api", __name__, url_prefix="/api")
 def search():
     """Return a page of results as JSON; bad parameters get a 400 with a message."""
     try:
-        search_request = search_request_from(request.args, current_app.config["PAGE_SIZE"])
+        search_request = search_request_from(
+            request.args,
+            current_app.config["PAGE_SIZE"],
+            group=current_app.config["GROUP_VERSIONS"],
+        )
     except BadSearch as error:
         abort(400, description=str(error))
     return archive_of(current_app).search(search_request).to_json()

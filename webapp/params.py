@@ -42,16 +42,16 @@ def _day(args: Mapping[str, str], name: str) -> str:
 
 
 def search_request_from(
-    args: Mapping[str, str], per_page: int, *, lenient: bool = False
+    args: Mapping[str, str], per_page: int, *, lenient: bool = False, group: bool = True
 ) -> SearchRequest:
     """Build a SearchRequest from query-string `args`; raise BadSearch unless `lenient`."""
     if lenient:
         try:
-            return search_request_from(args, per_page)
+            return search_request_from(args, per_page, group=group)
         except BadSearch:
             kept = ("q", "source", "category", "author", "typing")
             clean = {k: v for k, v in args.items() if k in kept}
-            return search_request_from(clean, per_page)
+            return search_request_from(clean, per_page, group=group)
     sort = args.get("sort", "") or "relevance"
     if sort not in SORTS:
         raise BadSearch(f"sort must be one of {', '.join(SORTS)}")
@@ -69,4 +69,5 @@ def search_request_from(
         category=args.get("category", "").strip(),
         author=args.get("author", "").strip(),
         typing=args.get("typing", "") == "1",
+        group=group,
     )

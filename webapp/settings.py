@@ -41,6 +41,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("index", "instance/index", "Folder of the archive's Whoosh index."),
     Setting("page_size", 10, "Search results per page.", int),
     Setting(
+        "group_versions",
+        True,
+        "One search result per story, its other versions (copies, updates) listed under it.",
+        _boolean,
+    ),
+    Setting(
         "digest_length", "3", "Digest length: sentences (3), a share (20%) or words (60 words)."
     ),
     Setting("digest_algorithm", "precis", "Digest method: precis, lead or a sumy algorithm."),

@@ -94,7 +94,10 @@ def live(url: str) -> Markup:
 def search():
     """Show the search page with results for `q`."""
     search_request = search_request_from(
-        request.args, current_app.config["PAGE_SIZE"], lenient=True
+        request.args,
+        current_app.config["PAGE_SIZE"],
+        lenient=True,
+        group=current_app.config["GROUP_VERSIONS"],
     )
     # htmx asks for the whole page when Back reaches an entry its history cache has lost.
     partial = bool(request.headers.get("HX-Request")) and not request.headers.get(
@@ -164,6 +167,7 @@ def article(article_id: str):
         "article.html",
         stored=stored,
         article=stored.article,
+        versions=archive.versions(article_id),
         query=query,
         shown=list(zip(shown, paragraphs_html, strict=True)),
         digest_html=digest_html,
