@@ -48,10 +48,17 @@ _NOT_NAMES = frozenset(
     "Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April "
     "May June July August September October November December The A An This That These "
     "Those Then Now Today Tonight Yesterday Tomorrow Noon Midnight Christmas Easter Law "
-    "Order Air Sea Road Rail Far Contrast Comparison Way Night Day Dawn Lunchtime".split()
+    "Order Air Sea Road Rail Far Contrast Comparison Way Night Day Dawn Lunchtime By BY Par "
+    "Von Por Door Written Words".split()
 )
 _ROLE_ONLY = re.compile(_ROLE)
 _REPORTS = re.compile(rf"^(?P<name>{_NAME}) reports?(?: from [A-Z][\w .'’\-]*)?\.?$")
+
+
+_NAME_AND_ROLE = re.compile(rf"^(?P<name>{_NAME}),\s*(?P<role>{_ROLE})$")
+_BYLINE_WHERE = re.compile(
+    r"^(?P<byline>.+?)\s+(?:in|from|for|FOR|IN|FROM)\s+(?P<where>[A-Z][\w.&'’\- ]{1,40})$"
+)
 
 
 def _byline_re(opener: str) -> re.Pattern[str]:
@@ -90,6 +97,7 @@ AGENCIES = (
     "PTI",
 )
 _AGENCY = "|".join(re.escape(a) for a in sorted(AGENCIES, key=len, reverse=True))
+_TRAILING_AGENCY = re.compile(rf"\s(?P<agency>{_AGENCY})$")
 _MONTH = (
     r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?|"
     r"(?:janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|"
@@ -103,7 +111,7 @@ _PLACE = r"[A-ZÀ-Þ][A-ZÀ-Þ.'’\-]+(?:\s+(?:DE|DA|DEL|LA|LE|EL|[A-ZÀ-Þ][A-
 _REGION = r"(?:,\s+[A-Z][a-z]+\.?(?:\s+[A-Z][a-z]+\.?)?)?"
 _DASH = r"(?:--|[-–—])"
 _DATELINE = re.compile(
-    rf"^(?P<dateline>(?P<place>{_PLACE}){_REGION}"
+    rf"^(?P<dateline>(?P<place>(?P<city>{_PLACE}){_REGION})"
     rf"(?:(?:,\s*|\s+)(?P<day>{_DAY}))?"
     rf"(?:\s*\(\s*(?P<agency>{_AGENCY})\s*\))?)"
     rf"\s*{_DASH}\s+(?P<rest>\S.*)$",
@@ -111,7 +119,7 @@ _DATELINE = re.compile(
 )
 # "Rome (CNN) Italy is ...": a place in any case before an agency in brackets, no dash.
 _PLACE_AGENCY = re.compile(
-    rf"^(?P<dateline>(?P<place>[A-Z][\w.'’\-]+(?:\s+[A-Z][\w.'’\-]+){{0,2}}){_REGION}"
+    rf"^(?P<dateline>(?P<place>[A-Z][\w.'’\-]+(?:\s+[A-Z][\w.'’\-]+){{0,2}}{_REGION})"
     rf"\s*\(\s*(?P<agency>{_AGENCY})\s*\))\s*{_DASH}?\s*(?P<rest>\S.*)$",
     re.DOTALL,
 )
@@ -128,15 +136,24 @@ _BOILERPLATE = {
         r"advertisement|advertisement\s*[-–—:]?\s*scroll (?:down )?to continue(?: reading)?",
         r"story continues (?:below|after) (?:this )?advertisement",
         # Wire credits: "(Reporting by X; Editing by Y)", "Additional reporting by X".
-        r"\((?:additional )?(?:reporting|writing|editing|compiled|research)(?: and \w+)? by"
-        r" [^()\n]{2,200}\)",
-        r"(?:additional )?(?:reporting|writing|editing)(?: and \w+)? by [^\n;]{2,120};\s*"
+        r"[-–—]?\s*\((?:additional )?(?:reporting|writing|editing|compiled|research)"
+        r"(?: and \w+)? by [^()\n]{2,200}\)",
+        r"[-–—]?\s*(?:additional )?(?:reporting|writing|editing)(?: and \w+)? by [^\n;]{2,120};\s*"
         r"(?:editing|writing|additional reporting)(?: and \w+)? by [^\n]{2,120}",
         r"additional reporting by [^\n]{2,100}",
         r"(?:the )?(?:associated press|ap|reuters|afp) (?:writers?|reporters?|correspondents?)"
         r" [^\n]{2,120} contributed(?: to this (?:report|story))?",
         r"sign up (?:for|to) [^\n]{0,80}(?:newsletter|alerts?|updates|e-?mails?|briefing|"
-        r"bulletin|digest)[^\n]{0,60}|sign up (?:here|now|today)",
+        r"bulletin|digest)[^\n]{0,200}|sign up (?:here|now|today)",
+        r"[^\n]{0,60}\?\s*(?:get|sign up for|subscribe to) (?:our|the) [^\n]{0,60}newsletter"
+        r"[^\n]{0,120}|after newsletter promotion|support (?:local |independent |our )?"
+        r"journalism\b[^\n]{0,160}",
+        r"our standards: the thomson reuters trust principles\.?",
+        r"this (?:story|article|report) (?:was|is|has been) (?:produced|written|published|"
+        r"provided|supplied) (?:by|as part of) [^\n]{1,120}",
+        r"this (?:report|story|article) by [^\n]{1,80} was first published[^\n]{0,60}",
+        r"contributing:\s*[^\n]{1,160}",
+        r"[A-Z][\w'’\-]+(?: [A-Z][\w'’\-]+)? reported from [A-Z][\w ,.'’\-]{1,60}",
         r"subscribe (?:to (?:our|the)|for|now|here|today)\b[^\n]{0,120}",
         r"(?:get|receive) (?:our|the) [^\n]{0,60}newsletter[^\n]{0,80}",
         r"click here to (?:subscribe|sign up|read more|follow|get)[^\n]{0,100}",
@@ -146,6 +163,8 @@ _BOILERPLATE = {
         r"(?:follow|like) us on [^\n]{1,80}|follow @\w+[^\n]{0,80}"
         r"|follow [^\n]{1,60} on (?:facebook|twitter|x|instagram|tiktok|threads|bluesky|"
         r"linkedin|youtube)\b[^\n]{0,60}|e-?mail (?:this )?to a friend|print this (?:article|page)"
+        r"|follow (?:\w+['’]s )?(?:live )?(?:coverage|updates) (?:of|on) [^\n]{1,120}"
+        r"|share or comment on this (?:article|story)|also read\s*:[^\n]{0,160}"
         r"|share (?:this|the) (?:article|story|page)[^\n]{0,40}|share on (?:facebook|twitter|x)"
         r"|click to share[^\n]{0,60}|join the conversation[^\n]{0,60}",
         r"scroll down for (?:the )?videos?",
@@ -153,7 +172,7 @@ _BOILERPLATE = {
         r"all rights reserved\.?",
         r"this (?:material|article) may not be (?:published|reproduced|copied)[^\n]{0,200}",
         r"media playback is (?:unsupported|not supported) on your device",
-        r"(?:image|media|video) (?:copyright|caption)\b[^\n]{0,200}",
+        r"(?:image|media|video) (?:copyright|caption|source)\b[^\n]{0,200}",
         r"(?:watch|listen|video): [^\n]{1,120}",
         r"this (?:story|article) has been updated[^\n]{0,160}",
     ],
@@ -191,7 +210,11 @@ _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 # --- captions --------------------------------------------------------------------------
 
 # A photo caption ends with a credit in square brackets: "... said the chief [Getty]".
-_CREDIT = re.compile(r"\[[^\[\]]{1,60}\]$")
+_CREDIT = re.compile(
+    r"(?:\[[^\[\]]{1,60}\]|\((?:[\w.]+ )?(?:photo|image|picture|photograph)s?\b[^()]{0,60}\)"
+    r"|(?:photograph|photo|picture|image|credit)s?\s*:\s*[^:.!?]{1,60})\.?$",
+    re.IGNORECASE,
+)
 # "Pictured: ...", "Above: ...", "Photograph: ..." - a label and a colon.
 _CAPTION_LABEL = re.compile(
     r"^(?:pictured|picture|photo|photograph|image|above|below|left|right|top|inset|main "
@@ -345,6 +368,16 @@ def parse_byline(text: str, language: str = "english", *, alone: bool) -> tuple[
         reports = _REPORTS.match(text)
         if reports and _is_names(reports.group("name")):
             return reports.group("name"), ""
+        # "Duncan Reid, Highlands and Islands reporter": names and a job title, no "By".
+        titled = _NAME_AND_ROLE.match(text)
+        if titled and _is_names(titled.group("name")):
+            return titled.group("name"), titled.group("role")
+        # "By Anna Kowalski in Warsaw", "By JACK MORLEY FOR CLARION ONLINE".
+        where = _BYLINE_WHERE.match(text)
+        if where:
+            found = parse_byline(where.group("byline"), language, alone=True)
+            if found:
+                return found[0], found[1] or where.group("where")
     for pattern in _BYLINES.get(language, []) + (
         _BYLINES["english"] if language != "english" else []
     ):
@@ -354,7 +387,12 @@ def parse_byline(text: str, language: str = "english", *, alone: bool) -> tuple[
         rest = found.group("rest").strip(" ,|")
         if alone and rest:
             continue
-        return found.group("name").strip(), (found.group("role") or "").strip()
+        name, role = found.group("name").strip(), (found.group("role") or "").strip()
+        # "By DARNELL HUTCHINS Associated Press": the agency is the names' last words.
+        agency = _TRAILING_AGENCY.search(name)
+        if agency and agency.start() > 0:
+            name, role = name[: agency.start()].strip(), role or agency.group("agency")
+        return name, role
     return None
 
 
@@ -404,7 +442,7 @@ def parse_dateline(text: str) -> tuple[str, str] | None:
         if not re.match(r"[\"'“‘(\d\w]", rest) or not rest[:1].upper() == rest[:1]:
             continue
         if pattern is _DATELINE and not (found.group("day") or found.group("agency")):
-            place = found.group("place")
+            place = found.group("city")
             if len(place.replace(" ", "")) < 3 or not place.isupper():
                 continue
         dateline = " ".join(found.group("dateline").split())
