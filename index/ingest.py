@@ -26,6 +26,7 @@ from .digest import (
     DEFAULT_LENGTH,
     parse_length,
     sentence_spans,
+    summarize_one,
     summarize_with_pool,
 )
 from .formats import Problem, format_of, read_path
@@ -80,7 +81,7 @@ class DigestSettings:
 
     def signature(self) -> str:
         # The story detection scheme too: changing it re-reads every article's story.
-        return f"digest:{self.algorithm}:{self.length}:{VERSIONS_SCHEME}"
+        return f"digest:{self.algorithm}:{self.length}:one-sentence:{VERSIONS_SCHEME}"
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ def digest_article(article: Article, settings: DigestSettings) -> StoredArticle:
     """Compute what the archive stores for an article: sentence boundaries, digest, pool."""
     spans = sentence_spans(article)
     digest, pool = summarize_with_pool(article, settings.length, settings.algorithm, spans=spans)
+    short = summarize_one(article, spans)
     for sentence in pool:
         sentence.terms = index_terms(sentence.text_in(article.paragraphs), article.language)
     return StoredArticle(
@@ -163,6 +165,7 @@ def digest_article(article: Article, settings: DigestSettings) -> StoredArticle:
         sentence_spans=spans,
         ingested_at=now(),
         digest_pool=pool,
+        short_digest=short,
     )
 
 

@@ -108,6 +108,9 @@ class StoredArticle:
     # id when none was). Versions of a story (copies, updates, the same wire copy under
     # other sources) share it; ingest decides it (see `versions`).
     story: str = ""
+    # One sentence that stands for the whole article (the compact view, feeds): chosen
+    # for centrality and the headline rather than position (`digest.summarize_one`).
+    short_digest: DigestSentence | None = None
 
     @property
     def id(self) -> str:
@@ -118,8 +121,8 @@ class StoredArticle:
 
         It is also an ingest record: every field an article has (never the server path
         it came from), so ingesting it again gives the same article. `url` holds only an
-        http(s) address; `digest`, `story` and `ingested_at` are informative and ignored
-        on ingest.
+        http(s) address; `digest`, `short_digest`, `story` and `ingested_at` are
+        informative and ignored on ingest.
         """
         from .articles import safe_url
 
@@ -139,6 +142,7 @@ class StoredArticle:
             "captions": list(article.captions),
             "paragraphs": list(article.paragraphs),
             "digest": [asdict(sentence) for sentence in self.digest.sentences],
+            "short_digest": asdict(self.short_digest) if self.short_digest else None,
             "story": self.story or article.id,
             "ingested_at": self.ingested_at,
         }
@@ -161,6 +165,9 @@ class StoredArticle:
             ingested_at=data["ingested_at"],
             digest_pool=[PoolSentence(**s) for s in data.get("digest_pool", [])],
             story=data.get("story", ""),
+            short_digest=DigestSentence(**data["short_digest"])
+            if data.get("short_digest")
+            else None,
         )
 
 
@@ -205,6 +212,8 @@ class ArticleResult:
     score: float
     digest: list[DigestSentence]
     hits: list[Hit]
+    # The one-sentence digest, for the compact view ("" when the article has none).
+    short_digest: str = ""
     # Each digest sentence as HTML with the query terms in <mark> (for pages, not JSON).
     digest_html: list[str] = field(default_factory=list)
     # Query words this article lacks: set only for the articles that fill a last page

@@ -865,6 +865,7 @@ def _article_result(stored, score: float, hits: list[Hit], terms: frozenset[str]
         score=round(score, 4),
         digest=digest,
         hits=hits,
+        short_digest=stored.short_digest.text if stored.short_digest else "",
         digest_html=[
             highlight_text(s.text, terms, crop=False, analyzer=analyzer_for(article.language))
             for s in digest

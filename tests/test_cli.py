@@ -34,7 +34,7 @@ def test_ingest_search_stats_delete(run, sources):
     result = data["results"][0]
     assert set(result) == {
         "id", "title", "date", "source", "category", "url", "score", "digest", "hits", "missing",
-        "versions",
+        "versions", "short_digest",
     }  # fmt: skip
     assert result["date"] == "2016-02-11"
     assert set(result["digest"][0]) == {"text", "paragraph"}

@@ -454,3 +454,25 @@ def test_the_fast_highlighter_finds_what_the_token_scan_finds(parts, words):
     terms = frozenset(_english_term(w.lower()) for w in words)
     every = [m.span() for m in _TOKEN.finditer(text) if _english_term(m.group().lower()) in terms]
     assert _english_spans(text, terms) == every
+
+
+def test_results_carry_the_one_sentence_digest(archive, tmp_path):
+    article = make_article(
+        "budget",
+        "Council sets a budget that closes the library",
+        [
+            "It was a cold night at the town hall on Tuesday.",
+            "Councillors set a budget that closes the central library and cuts bus routes, "
+            "after a three-hour debate over how to save four million pounds.",
+            "The library will close in June; its books will move to the school.",
+        ],
+    )
+    store_articles(archive, [article])
+    stored = archive.get("budget")
+    assert stored.short_digest is not None
+    sentence = stored.short_digest.text
+    assert sentence in " ".join(stored.article.paragraphs)
+    page = archive.search("library")
+    assert page.results[0].short_digest == sentence
+    assert page.to_json()["results"][0]["short_digest"] == sentence
+    assert stored.public_record()["short_digest"]["text"] == sentence

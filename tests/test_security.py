@@ -157,7 +157,8 @@ def test_the_public_article_shape(client):
     data = client.get("/api/articles/desk%2F2024%2Fferry").get_json()
     assert set(data) == {
         "id", "title", "standfirst", "date", "source", "category", "author", "dateline", "url",
-        "language", "reading_time", "captions", "paragraphs", "digest", "story", "ingested_at",
+        "language", "reading_time", "captions", "paragraphs", "digest", "short_digest", "story",
+        "ingested_at",
     }  # fmt: skip
     assert data["url"] == "https://example.org/ferry"
     assert data["captions"] == ["Quay [Gazette]"]
