@@ -269,6 +269,9 @@ def clean_copy(paragraphs: list[str], *, language: str = "english") -> Cleaned:
             cleaned.removed.append(paragraph)
             continue
         in_list = False
+        paragraph = _without_inline_prompts(paragraph, cleaned)
+        if not paragraph:
+            continue
         if is_boilerplate(paragraph):
             cleaned.removed.append(paragraph)
         elif is_caption(paragraph):
@@ -278,6 +281,24 @@ def clean_copy(paragraphs: list[str], *, language: str = "english") -> Cleaned:
             body.append(paragraph)
     cleaned.paragraphs = _take_byline_and_dateline(body, language, cleaned)
     return cleaned
+
+
+# Prompts that copy flattened into one paragraph carries mid-text ("... in the shanty town.
+# Scroll down for video An outfit worn ..."): never news wherever they stand.
+_INLINE_PROMPT = re.compile(
+    r"(?:^|(?<=[.!?'\"”’)\]]\s))Scroll down for (?:the )?(?:videos?|more)\b\s*"
+)
+
+
+def _without_inline_prompts(paragraph: str, cleaned: Cleaned) -> str:
+    """`paragraph` without the prompts it carries between sentences (kept in `removed`)."""
+    if "Scroll down" not in paragraph:
+        return paragraph
+    found = _INLINE_PROMPT.findall(paragraph)
+    if not found or _INLINE_PROMPT.fullmatch(paragraph.strip() + " "):
+        return paragraph  # a paragraph that is only the prompt goes as boilerplate
+    cleaned.removed.extend(prompt.strip() for prompt in found)
+    return _INLINE_PROMPT.sub("", paragraph).strip()
 
 
 def is_boilerplate(paragraph: str) -> bool:

@@ -32,9 +32,16 @@ from .digest import (
 from .formats import Problem, format_of, read_path
 from .lifetime import die_with_parent
 from .models import Article, KnownArticle, StoredArticle
-from .store import DEFAULT_WRITE_TIMEOUT, WhooshArchive, index_terms, now, story_matches
+from .store import (
+    DEFAULT_WRITE_TIMEOUT,
+    WhooshArchive,
+    band_table,
+    index_terms,
+    now,
+    story_matches,
+)
 from .versions import SCHEME as VERSIONS_SCHEME
-from .versions import StoryFinder, fingerprint_article
+from .versions import BandTable, StoryFinder, band_keys, fingerprint_article
 
 # Articles per commit: each commit is atomic and adds a segment to the index, so a batch is
 # both the most an interrupted run has to redo and a trade against many segments (a search
@@ -301,38 +308,51 @@ def _store(
                 (report.updated if previous else report.added).append(article.id)
                 yield article
 
+    stored_bands: list[BandTable] = []  # built at the first batch, under the lock
     batch: list[StoredArticle] = []
     for stored in _digest_all(changed(), settings, workers, progress):
         batch.append(stored)
         if len(batch) >= batch_size:
-            archive.write(batch, bands=place_stories(archive, batch))
+            archive.write(batch, bands=place_stories(archive, batch, stored_bands))
             batch = []
     stale = _stale_ids(known, complete_files) if complete_files is not None else []
     stale = [article_id for article_id in stale if article_id not in first_origin]
     if batch or stale:
-        archive.write(batch, delete=stale, bands=place_stories(archive, batch))
+        archive.write(batch, delete=stale, bands=place_stories(archive, batch, stored_bands))
     report.removed.extend(stale)
 
 
-def place_stories(archive: WhooshArchive, batch: list[StoredArticle]) -> dict[str, list[str]]:
+def place_stories(
+    archive: WhooshArchive, batch: list[StoredArticle], table: list[BandTable]
+) -> dict[str, bytes]:
     """Put each article of a batch in its story (`StoredArticle.story`): the story of the
     closest article, stored or earlier in the batch, that tells the same story (see
-    `versions`), else a story of its own. Returns each article's band tokens, by id.
+    `versions`), else a story of its own. Returns each article's packed band keys, by id.
 
-    The caller holds the writer lock, so the archive read is the newest generation. An
-    article joins one story; two stories it links are not merged after the fact."""
+    The caller holds the writer lock, so the archive read is the newest generation.
+    `table` holds the run's `BandTable` once built (at the first batch, from the archive's
+    column), and learns each batch's keys. An article joins one story; two stories it
+    links are not merged after the fact."""
     finder = StoryFinder()
-    bands: dict[str, list[str]] = {}
+    packed: dict[str, bytes] = {}
     with archive.reading(fresh=True) as snapshot:
         searcher = snapshot.searcher
-        stored_count = searcher.doc_count_all()
+        if not table:
+            table.append(band_table(searcher))
+        stored_bands = table[0]
         seen: dict = {}
+        keys_of = {}
         for stored in batch:
             new = fingerprint_article(stored.article)
-            earlier = story_matches(searcher, new, seen) if stored_count else []
+            keys = band_keys(new.bands)
+            candidates = [i for i in stored_bands.candidates(keys) if i != stored.id]
+            earlier = story_matches(searcher, new, candidates, seen) if candidates else []
             stored.story = finder.place(stored.id, new, also=earlier).story
-            bands[stored.id] = new.bands
-    return bands
+            keys_of[stored.id] = keys
+            packed[stored.id] = keys.astype("<u8").tobytes()
+    for article_id, keys in keys_of.items():  # stored by the commit that follows
+        stored_bands.add(article_id, keys)
+    return packed
 
 
 def _digest_all(

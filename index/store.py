@@ -29,7 +29,6 @@ import os
 import shutil
 import threading
 import weakref
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -40,7 +39,8 @@ import filelock
 from sumy.utils import get_stop_words
 from whoosh import lang as whoosh_languages
 from whoosh.analysis import Analyzer, LanguageAnalyzer, StemmingAnalyzer
-from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.columns import VarBytesColumn
+from whoosh.fields import COLUMN, ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import LockError, clean_files, create_in, exists_in, open_dir
 from whoosh.lang.snowball.english import EnglishStemmer
 from whoosh.query import Term
@@ -55,7 +55,7 @@ from .models import (
     Version,
 )
 from .tables import SEGMENT_POSTINGS, Tables, tables_for, vocabulary
-from .versions import MAX_CANDIDATES, Fingerprint, Match, fingerprint_article, matches
+from .versions import BandTable, Fingerprint, Match, fingerprint_article, matches
 
 DEFAULT_WRITE_TIMEOUT = 60.0
 # Warming reads the postings lists of terms in at least this many documents of a segment:
@@ -208,10 +208,11 @@ def make_schema() -> Schema:
         language=ID(stored=True),
         hash=ID(sortable=True),
         origin=ID(sortable=True),
-        # Versions of a story: its key (a column), and the article's LSH band tokens that
-        # find the candidates for a new article's story (see `versions`).
+        # Versions of a story: its key, and the article's LSH band keys (28 numbers as
+        # bytes, a column only: as index terms they doubled the index's size) from which
+        # a write run builds the table that finds a new article's candidates.
         story=ID(sortable=True),
-        bands=KEYWORD(commas=False, lowercase=False, scorable=False),
+        bands=COLUMN(VarBytesColumn()),
         record=STORED(),
     )
 
@@ -425,10 +426,10 @@ class WhooshArchive:
         self,
         articles: Sequence[StoredArticle],
         delete: Sequence[str] = (),
-        bands: Mapping[str, Sequence[str]] | None = None,
+        bands: Mapping[str, bytes] | None = None,
     ) -> None:
         """Store `articles` (replacing any with the same ids) and delete `delete`, atomically;
-        `bands` gives each article's band tokens, by id (see `versions`).
+        `bands` gives each article's packed band keys, by id (see `versions`).
 
         The caller holds the writer lock (see `writing`). A disk error (full, read-only,
         permission denied) raises `ArchiveWriteError`: the previous generation stays the
@@ -450,7 +451,7 @@ class WhooshArchive:
             for article_id in {*delete, *(a.id for a in articles)}:
                 writer.delete_by_term("article", article_id)
             for stored in articles:
-                _add_article(writer, stored, (bands or {}).get(stored.id, ()))
+                _add_article(writer, stored, (bands or {}).get(stored.id, b""))
             writer.commit()
         except BaseException as error:
             if not writer.is_closed:
@@ -554,36 +555,44 @@ def _close_quietly(searcher) -> None:
         searcher.close()
 
 
-def story_matches(
-    searcher, new: Fingerprint, seen: dict[int, tuple[str, str, Fingerprint]] | None = None
-) -> list[Match]:
-    """The stored articles telling the same story as `new`, closest first: those sharing
-    most band tokens with it (at most MAX_CANDIDATES), checked exactly on their text.
-
-    `seen` keeps the candidates read so far by document number, for the next call with
-    the same searcher: the articles of a batch often share candidates (wire copy, a
-    series of reports written to one pattern)."""
-    seen = {} if seen is None else seen
+def band_table(searcher) -> BandTable:
+    """The band keys of every stored article (see `versions.BandTable`)."""
+    if searcher.doc_count_all() == 0:
+        return BandTable.from_packed([])
     reader = searcher.reader()
-    shared: Counter[int] = Counter()
-    for token in new.bands:
-        if ("bands", token) in reader:
-            shared.update(reader.postings("bands", token).all_ids())
-    if not shared:
-        return []
-    stories = reader.column_reader("story")
-    candidates = []
-    for doc, _ in shared.most_common(MAX_CANDIDATES):
-        if reader.is_deleted(doc):
-            continue
-        if doc not in seen:
-            stored = StoredArticle.from_json(searcher.stored_fields(doc)["record"])
-            seen[doc] = (stored.id, stories[doc], fingerprint_article(stored.article))
-        candidates.append(seen[doc])
-    return matches(new, candidates)
+    ids = reader.column_reader("article")
+    bands = reader.column_reader("bands")
+    return BandTable.from_packed(
+        (ids[doc], bands[doc]) for doc in Term("kind", "article").docs(searcher)
+    )
 
 
-def _add_article(writer, stored: StoredArticle, bands: Sequence[str]) -> None:
+def story_matches(
+    searcher,
+    new: Fingerprint,
+    candidates: Sequence[str],
+    seen: dict[str, tuple[str, str, Fingerprint] | None],
+) -> list[Match]:
+    """The stored articles among `candidates` (ids) telling the same story as `new`,
+    closest first, checked exactly on their text. `seen` keeps the candidates read so far
+    by id, for the next call with the same searcher: the articles of a batch often share
+    candidates (wire copy, a series of reports written to one pattern)."""
+    found = []
+    for article_id in candidates:
+        if article_id not in seen:
+            doc = searcher.document_number(kind="article", article=article_id)
+            if doc is None:
+                seen[article_id] = None
+            else:
+                stored = StoredArticle.from_json(searcher.stored_fields(doc)["record"])
+                story = stored.story or stored.id
+                seen[article_id] = (stored.id, story, fingerprint_article(stored.article))
+        if seen[article_id] is not None:
+            found.append(seen[article_id])
+    return matches(new, found)
+
+
+def _add_article(writer, stored: StoredArticle, bands: bytes) -> None:
     article = stored.article
     writer.add_document(
         kind="article",
@@ -595,7 +604,7 @@ def _add_article(writer, stored: StoredArticle, bands: Sequence[str]) -> None:
         hash=stored.content_hash,
         origin=article.origin,
         story=stored.story or article.id,
-        bands=" ".join(bands),
+        bands=bands,
         record=stored.to_json(),
     )
     for number, text in enumerate(article.paragraphs):

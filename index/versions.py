@@ -175,6 +175,71 @@ def _band_tokens(kind: str, values: np.ndarray, bands: int, rows: int) -> list[s
     ]
 
 
+def band_keys(tokens: Sequence[str]) -> np.ndarray:
+    """The band tokens as 64-bit numbers (kind, band number and the 48-bit hash), for a
+    compact table of every stored article's bands."""
+    return np.array(
+        [
+            ((0 if token[0] == "b" else 1) << 60) | (int(token[1:3]) << 52) | int(token[3:], 16)
+            for token in tokens
+        ],
+        dtype=np.uint64,
+    )
+
+
+class BandTable:
+    """The band keys of the articles stored so far, by article id: sorted 64-bit keys and
+    their owners, so that the candidates of a new article are a few binary searches
+    rather than index lookups. Built from the archive's `bands` column when a write run
+    starts, and told about each batch as it is written."""
+
+    MIN_SHARED = 2  # bands a candidate must share (a pair at resemblance 0.5 shares 6)
+
+    def __init__(self, keys: np.ndarray, owners: np.ndarray, ids: list[str]) -> None:
+        order = np.argsort(keys, kind="stable")
+        self._keys, self._owners, self._ids = keys[order], owners[order], ids
+        self._added: dict[int, list[int]] = defaultdict(list)
+
+    @classmethod
+    def from_packed(cls, packed: Iterable[tuple[str, bytes]]) -> BandTable:
+        """Build from (article id, `np.uint64` keys as bytes) pairs."""
+        ids: list[str] = []
+        parts: list[np.ndarray] = []
+        for article_id, blob in packed:
+            if blob:
+                parts.append(np.frombuffer(blob, dtype="<u8"))
+                ids.append(article_id)
+        if not parts:
+            return cls(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int32), [])
+        owners = np.repeat(np.arange(len(ids), dtype=np.int32), [len(p) for p in parts])
+        return cls(np.concatenate(parts).astype(np.uint64), owners, ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, article_id: str, keys: np.ndarray) -> None:
+        """Remember a newly stored article's keys."""
+        self._ids.append(article_id)
+        for key in keys.tolist():
+            self._added[key].append(len(self._ids) - 1)
+
+    def candidates(self, keys: np.ndarray, limit: int = MAX_CANDIDATES) -> list[str]:
+        """Ids of the stored articles sharing at least MIN_SHARED bands with `keys`, most
+        shared first (at most `limit`)."""
+        shared: Counter[int] = Counter()
+        low = np.searchsorted(self._keys, keys, side="left")
+        high = np.searchsorted(self._keys, keys, side="right")
+        for start, end, key in zip(low.tolist(), high.tolist(), keys.tolist(), strict=True):
+            if end > start:
+                shared.update(self._owners[start:end].tolist())
+            shared.update(self._added.get(key, ()))
+        return [
+            self._ids[owner]
+            for owner, count in shared.most_common(limit)
+            if count >= self.MIN_SHARED
+        ]
+
+
 @dataclass(frozen=True, eq=False)
 class Fingerprint:
     """What story detection knows about one article.
