@@ -245,3 +245,16 @@ def test_uploads_and_precis_digest_clean_the_same_way(index_dir, tmp_path):
     assert result.exit_code == 0, result.output
     sentences = json.loads(result.output)["sentences"]
     assert sentences[0]["text"].startswith("The bank held rates")
+
+
+def test_prompts_inside_flattened_copy_are_taken_out():
+    flattened = (
+        "The dress was worn in several scenes . Scroll down for video An outfit worn in "
+        "the film fetched $ 137,000 . Readers may scroll down for more detail, he said."
+    )
+    cleaned = clean_copy([flattened])
+    assert cleaned.paragraphs == [
+        "The dress was worn in several scenes . An outfit worn in the film fetched $ 137,000 . "
+        "Readers may scroll down for more detail, he said."
+    ]
+    assert cleaned.removed == ["Scroll down for video"]
