@@ -31,6 +31,8 @@ bench: install-dev assets
 	$(BIN)/python bench/relevance.py
 	$(BIN)/python bench/known_items.py
 	$(BIN)/python bench/digests.py
+	$(BIN)/python bench/cleaning.py
+	$(BIN)/python bench/duplicates.py --ingest
 
 # The same search benchmark at 1,000,000 paragraphs (an hour or more; 5 GB of disk in /tmp).
 bench-million: install-dev assets
