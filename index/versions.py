@@ -441,7 +441,8 @@ class StoryFinder:
         for old in where.merged:
             for member in self._members.pop(old, []):
                 self._stories[member] = where.story
-                self._members[where.story].append(member)
+                # The story may be one found elsewhere (`also`), new to this finder.
+                self._members.setdefault(where.story, []).append(member)
         self._fingerprints[article_id] = new
         self._stories[article_id] = where.story
         self._members.setdefault(where.story, []).append(article_id)

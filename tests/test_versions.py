@@ -418,3 +418,16 @@ def test_pages_and_the_api_list_the_versions(story_archive, index_dir):
         {"INDEX": str(index_dir), "TESTING": True, "GROUP_VERSIONS": False}
     ).test_client()
     assert ungrouped.get("/api/search?q=Diaz+header").get_json()["total"] == 3
+
+
+def test_a_story_found_in_the_archive_can_take_in_a_story_of_the_batch():
+    """An article may match a stored story (closest) and one begun earlier in its batch:
+    it joins the stored one, whose key the batch's finder has never seen."""
+    from index.versions import Match
+
+    finder = StoryFinder()
+    finder.add("batch-copy", fingerprint_article(TRIAL_OPENS))
+    stored = Match("a-stored", "stored-story", 1.0, 1.0)  # sorts first on a tie
+    where = finder.place("another-copy", fingerprint_article(TRIAL_OPENS), also=[stored])
+    assert where.story == "stored-story" and where.merged == ["batch-copy"]
+    assert finder.story_of("batch-copy") == finder.story_of("another-copy") == "stored-story"
