@@ -472,8 +472,8 @@ def through_ingest(
     print(
         f"\n### Through ingest\n\nThe same {len(stream)} articles stored with `store_articles` "
         f"in a real archive ({len(report.added)} added in {seconds:.0f} s, digests included; "
-        "candidates are band lookups in the index across batches and a StoryFinder within "
-        "one; stories are never merged after the fact):\n"
+        "candidates come from the table of stored band keys across batches and a StoryFinder "
+        "within one; stories are never merged after the fact):\n"
     )
     print("| ground truth | pairs | same story (archive) |")
     print("|---|---|---|")
