@@ -671,11 +671,16 @@ def test_compact_view_is_remembered(page: Page) -> None:
     expect(button).to_be_visible()
     expect(button).to_have_attribute("aria-pressed", "false")
     tall = page.locator("#results li.result").first.bounding_box()["height"]
+    first = page.locator("#results li.result").first
+    expect(first.locator(".short-digest")).to_be_hidden()  # the full view has the digest
     button.click()
     expect(button).to_have_attribute("aria-pressed", "true")
     assert page.evaluate("document.documentElement.dataset.density") == "compact"
     short = page.locator("#results li.result").first.bounding_box()["height"]
     assert short < tall
+    # Compact: the one-sentence digest stands in for the digest beside the hits.
+    expect(first.locator(".short-digest")).to_be_visible()
+    expect(first.locator("aside.digest")).to_be_hidden()
     page.reload()
     expect(page.locator("#results button.density")).to_have_attribute("aria-pressed", "true")
     expect(page.locator("#results li.result p.hit").nth(1)).to_be_hidden()
