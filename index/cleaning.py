@@ -73,6 +73,13 @@ _BYLINES = {
     language: [_byline_re(word) for word in words] for language, words in BYLINE_WORDS.items()
 }
 
+
+def _byline_patterns(language: str) -> list[re.Pattern[str]]:
+    """The byline patterns of `language`, then English's (wire copy mixes them)."""
+    own = _BYLINES.get(language, [])
+    return own if language == "english" else own + _BYLINES["english"]
+
+
 # --- datelines -------------------------------------------------------------------------
 
 AGENCIES = (
@@ -399,9 +406,7 @@ def parse_byline(text: str, language: str = "english", *, alone: bool) -> tuple[
             found = parse_byline(where.group("byline"), language, alone=True)
             if found:
                 return found[0], found[1] or where.group("where")
-    for pattern in _BYLINES.get(language, []) + (
-        _BYLINES["english"] if language != "english" else []
-    ):
+    for pattern in _byline_patterns(language):
         found = pattern.match(text)
         if not found or not _is_names(found.group("name")):
             continue
@@ -421,9 +426,7 @@ def _glued_byline(paragraph: str, language: str) -> tuple[tuple[str, str], str, 
     """A byline glued to the first paragraph: "By Tom Briggs, Business Reporter PORTSMOUTH,
     4 March - The council ...". It needs a job title or a dateline after the names to
     tell where the names end; returns ((author, role), the prefix, the rest)."""
-    for pattern in _BYLINES.get(language, []) + (
-        _BYLINES["english"] if language != "english" else []
-    ):
+    for pattern in _byline_patterns(language):
         found = pattern.match(paragraph)
         if not found or not _is_names(found.group("name")):
             continue

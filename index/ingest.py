@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
 
+import numpy as np
+
 from .articles import ArticleError
 from .digest import (
     DEFAULT_ALGORITHM,
@@ -334,14 +336,13 @@ def place_stories(
     column), and learns each batch's keys. An article joins one story; two stories it
     links are not merged after the fact."""
     finder = StoryFinder()
-    packed: dict[str, bytes] = {}
+    keys_of: dict[str, np.ndarray] = {}
     with archive.reading(fresh=True) as snapshot:
         searcher = snapshot.searcher
         if not table:
             table.append(band_table(searcher))
         stored_bands = table[0]
         seen: dict = {}
-        keys_of = {}
         for stored in batch:
             new = fingerprint_article(stored.article)
             keys = band_keys(new.bands)
@@ -349,10 +350,9 @@ def place_stories(
             earlier = story_matches(searcher, new, candidates, seen) if candidates else []
             stored.story = finder.place(stored.id, new, also=earlier).story
             keys_of[stored.id] = keys
-            packed[stored.id] = keys.astype("<u8").tobytes()
     for article_id, keys in keys_of.items():  # stored by the commit that follows
         stored_bands.add(article_id, keys)
-    return packed
+    return {article_id: keys.astype("<u8").tobytes() for article_id, keys in keys_of.items()}
 
 
 def _digest_all(
