@@ -538,7 +538,7 @@ def print_one_table(dataset: Dataset, rows: list[Row], articles: int) -> None:
 def time_focus(dataset: Dataset, data: Path, limit: int | None) -> None:
     """Time the query-focused digest on stored data, as search runs it for each result."""
     from index.digest import focus, summarize_with_pool
-    from index.store import index_terms
+    from index.terms import distinct_terms as index_terms
 
     path = data / dataset.folder / dataset.file
     records = load(path, limit)

@@ -460,7 +460,7 @@ def through_ingest(
     import tempfile
 
     from index.ingest import store_articles
-    from index.store import WhooshArchive
+    from index.whoosh_backend import WhooshArchive
 
     with tempfile.TemporaryDirectory() as work:
         archive = WhooshArchive(Path(work) / "bbc", create=True)

@@ -30,7 +30,8 @@ from whoosh.fields import ID, NUMERIC, TEXT, Schema  # noqa: E402
 from whoosh.index import create_in  # noqa: E402
 
 from index.ingest import ingest_paths  # noqa: E402
-from index.store import ANALYZER, WhooshArchive  # noqa: E402
+from index.whoosh_backend import WhooshArchive  # noqa: E402
+from index.whoosh_backend.schema import ANALYZER  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/bbc-news-summary"
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from search import query_sets  # noqa: E402
 
-from index.store import WhooshArchive  # noqa: E402
+from index.whoosh_backend import WhooshArchive  # noqa: E402
 
 
 def percentiles(times: list[float]) -> str:

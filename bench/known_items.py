@@ -34,7 +34,8 @@ from rank_bm25 import BM25Okapi  # noqa: E402
 
 from index.ingest import ingest_paths  # noqa: E402
 from index.models import SearchRequest  # noqa: E402
-from index.store import ANALYZER, WhooshArchive  # noqa: E402
+from index.whoosh_backend import WhooshArchive  # noqa: E402
+from index.whoosh_backend.schema import ANALYZER  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parents[1] / "shared" / "data"

@@ -39,7 +39,7 @@ import ir_measures  # noqa: E402
 from ir_measures import AP, RR, P, nDCG  # noqa: E402
 
 from index.ingest import ingest_paths  # noqa: E402
-from index.store import WhooshArchive  # noqa: E402
+from index.whoosh_backend import WhooshArchive  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MEASURES = {"MAP": AP, "nDCG@10": nDCG @ 10, "P@10": P @ 10, "MRR": RR}

@@ -54,7 +54,7 @@ from harness import (  # noqa: E402
 )
 
 from index.models import SearchRequest  # noqa: E402
-from index.store import WhooshArchive  # noqa: E402
+from index.whoosh_backend import WhooshArchive  # noqa: E402
 
 PARAGRAPHS_PER_ARTICLE = 10  # the generator's average (8-12)
 FLATTEN = 50  # Zipf-Mandelbrot offset: the commonest made-up word in ~10% of paragraphs
@@ -107,7 +107,7 @@ def bare_writer(source: Path, target: Path) -> float:
     from whoosh.index import create_in
 
     from index.ingest import BATCH_ARTICLES
-    from index.store import make_schema, text_field
+    from index.whoosh_backend.schema import make_schema, text_field
 
     started = time.perf_counter()
     target.mkdir(parents=True)

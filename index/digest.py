@@ -22,13 +22,14 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from itertools import islice
 from typing import Any
 
 from .models import Article, Digest, DigestSentence, PoolSentence
+from .terms import NEWS_WORDS, distinct_terms, stemmer, stop_words, terms
 
 log = logging.getLogger(__name__)
 
@@ -184,26 +185,6 @@ def tokenizer_for(language: str) -> OfflineTokenizer:
     return OfflineTokenizer(language)
 
 
-@cache
-def _stemmer(language: str):
-    from sumy.nlp.stemmers import Stemmer
-
-    try:
-        return Stemmer(language)
-    except LookupError:
-        return Stemmer("english")
-
-
-@cache
-def _stop_words(language: str) -> frozenset[str]:
-    from sumy.utils import get_stop_words
-
-    try:
-        return frozenset(get_stop_words(language))
-    except LookupError:
-        return frozenset()
-
-
 def sentence_spans(article: Article) -> list[list[tuple[int, int]]]:
     """Return the sentence boundaries of each body paragraph of `article`."""
     tokenizer = tokenizer_for(article.language)
@@ -335,13 +316,12 @@ def _sumy_choice(
         "sumbasic": SumBasicSummarizer,
     }  # fmt: skip
     tokenizer = tokenizer_for(language)
-    stemmer = _stemmer(language)
-    summarizer = classes[algorithm](stemmer)
-    summarizer.stop_words = _stop_words(language)
+    summarizer = classes[algorithm](stemmer(language))  # index.terms: the index's pipeline
+    summarizer.stop_words = stop_words(language)
     if algorithm == "edmundson":
         summarizer.bonus_words = tokenizer.to_words(article.title) or ("news",)
         summarizer.stigma_words = ("said", "says")
-        summarizer.null_words = tuple(_stop_words(language)) or ("the",)
+        summarizer.null_words = tuple(stop_words(language)) or ("the",)
 
     paragraphs: dict[int, list] = {}
     index_of: dict[str, int] = {}
@@ -355,15 +335,13 @@ def _sumy_choice(
 
 
 def _content_words(text: str, language: str) -> list[str]:
-    """Return the stemmed words of `text` that are not stop words."""
-    stop = _stop_words(language)
-    stem = _cached_stemmer(language)
-    return [stem(w) for w in _WORDS.findall(text.lower()) if w not in stop]
+    """Return the terms of `text` (`index.terms`: what the index makes of it) that say
+    what a sentence is about: the index keeps words like "first", "new" and "next" for
+    queries, but they don't make sentences alike."""
+    return [term for term in terms(text, language) if term not in _WEAK_TERMS]
 
 
-@cache
-def _cached_stemmer(language: str) -> Callable[[str], str]:
-    return lru_cache(maxsize=200_000)(_stemmer(language))
+_WEAK_TERMS = frozenset(stemmer("en")(word) for word in NEWS_WORDS)
 
 
 def _similarities(candidates: list[_Candidate], language: str) -> tuple[list[Counter], Any]:
@@ -691,6 +669,6 @@ def digest(
         return generic
     language = resolve_language(article.language)
     for sentence in pool:
-        sentence.terms = _content_words(sentence.text_in(article.paragraphs), language)
-    terms = set(_content_words(query, language))
-    return Digest(focus(generic, pool, terms, article.paragraphs), algorithm)
+        sentence.terms = distinct_terms(sentence.text_in(article.paragraphs), language)
+    wanted = set(terms(query, language))
+    return Digest(focus(generic, pool, wanted, article.paragraphs), algorithm)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .archive import DEFAULT_WRITE_TIMEOUT, Archive, now
 from .articles import ArticleError
 from .digest import (
     DEFAULT_ALGORITHM,
@@ -34,16 +35,17 @@ from .digest import (
 from .formats import Problem, format_of, read_path
 from .lifetime import die_with_parent
 from .models import Article, KnownArticle, StoredArticle
-from .store import (
-    DEFAULT_WRITE_TIMEOUT,
-    WhooshArchive,
-    band_table,
-    index_terms,
-    now,
-    story_matches,
-)
+from .terms import distinct_terms
 from .versions import SCHEME as VERSIONS_SCHEME
-from .versions import BandTable, StoryFinder, band_keys, fingerprint_article
+from .versions import (
+    BandTable,
+    Fingerprint,
+    Match,
+    StoryFinder,
+    band_keys,
+    fingerprint_article,
+    matches,
+)
 
 # Articles per commit: each commit is atomic and adds a segment to the index, so a batch is
 # both the most an interrupted run has to redo and a trade against many segments (a search
@@ -166,7 +168,7 @@ def digest_article(article: Article, settings: DigestSettings) -> StoredArticle:
     digest, pool = summarize_with_pool(article, settings.length, settings.algorithm, spans=spans)
     short = summarize_one(article, spans)
     for sentence in pool:
-        sentence.terms = index_terms(sentence.text_in(article.paragraphs), article.language)
+        sentence.terms = distinct_terms(sentence.text_in(article.paragraphs), article.language)
     return StoredArticle(
         article=article,
         content_hash=article.content_hash(settings.signature()),
@@ -186,7 +188,7 @@ def _worker_setup(parent_pid: int) -> None:
 
 
 def ingest_paths(
-    archive: WhooshArchive,
+    archive: Archive,
     paths: Sequence[str | os.PathLike[str]],
     *,
     prune: bool = False,
@@ -246,7 +248,7 @@ def _stale_ids(
 
 
 def store_articles(
-    archive: WhooshArchive,
+    archive: Archive,
     articles: Sequence[Article],
     *,
     workers: int = 1,
@@ -264,7 +266,7 @@ def store_articles(
 
 
 def _store(
-    archive: WhooshArchive,
+    archive: Archive,
     articles: Iterable[Article],
     report: IngestReport,
     workers: int,
@@ -325,34 +327,56 @@ def _store(
 
 
 def place_stories(
-    archive: WhooshArchive, batch: list[StoredArticle], table: list[BandTable]
+    archive: Archive, batch: list[StoredArticle], table: list[BandTable]
 ) -> dict[str, bytes]:
     """Put each article of a batch in its story (`StoredArticle.story`): the story of the
     closest article, stored or earlier in the batch, that tells the same story (see
     `versions`), else a story of its own. Returns each article's packed band keys, by id.
 
-    The caller holds the writer lock, so the archive read is the newest generation.
-    `table` holds the run's `BandTable` once built (at the first batch, from the archive's
-    column), and learns each batch's keys. An article joins one story; two stories it
-    links are not merged after the fact."""
+    The caller holds the writer lock, so the archive read is the newest write.
+    `table` holds the run's `BandTable` once built (at the first batch, from the archive),
+    and learns each batch's keys. An article joins one story; two stories it links are not
+    merged after the fact."""
     finder = StoryFinder()
     keys_of: dict[str, np.ndarray] = {}
-    with archive.reading(fresh=True) as snapshot:
-        searcher = snapshot.searcher
-        if not table:
-            table.append(band_table(searcher))
-        stored_bands = table[0]
-        seen: dict = {}
-        for stored in batch:
-            new = fingerprint_article(stored.article)
-            keys = band_keys(new.bands)
-            candidates = [i for i in stored_bands.candidates(keys) if i != stored.id]
-            earlier = story_matches(searcher, new, candidates, seen) if candidates else []
-            stored.story = finder.place(stored.id, new, also=earlier).story
-            keys_of[stored.id] = keys
+    if not table:
+        table.append(archive.band_table())
+    stored_bands = table[0]
+    seen: dict[str, tuple[str, str, Fingerprint] | None] = {}
+    for stored in batch:
+        new = fingerprint_article(stored.article)
+        keys = band_keys(new.bands)
+        candidates = [i for i in stored_bands.candidates(keys) if i != stored.id]
+        earlier = story_matches(archive, new, candidates, seen) if candidates else []
+        stored.story = finder.place(stored.id, new, also=earlier).story
+        keys_of[stored.id] = keys
     for article_id, keys in keys_of.items():  # stored by the commit that follows
         stored_bands.add(article_id, keys)
     return {article_id: keys.astype("<u8").tobytes() for article_id, keys in keys_of.items()}
+
+
+def story_matches(
+    archive: Archive,
+    new: Fingerprint,
+    candidates: Sequence[str],
+    seen: dict[str, tuple[str, str, Fingerprint] | None],
+) -> list[Match]:
+    """The stored articles among `candidates` (ids) telling the same story as `new`,
+    closest first, checked exactly on their text. `seen` keeps the candidates read so far
+    by id, for the rest of the batch: the articles of a batch often share candidates (wire
+    copy, a series of reports written to one pattern)."""
+    unread = [article_id for article_id in candidates if article_id not in seen]
+    if unread:
+        records = archive.records(unread)
+        for article_id in unread:
+            stored = records.get(article_id)
+            seen[article_id] = (
+                None
+                if stored is None
+                else (stored.id, stored.story or stored.id, fingerprint_article(stored.article))
+            )
+    found = [seen[article_id] for article_id in candidates if seen[article_id] is not None]
+    return matches(new, found)
 
 
 def _digest_all(
@@ -392,7 +416,7 @@ def _chunks(items: Iterable[Article], size: int) -> Iterator[list[Article]]:
         yield chunk
 
 
-def delete_article(archive: WhooshArchive, article_id: str, timeout: float = 10.0) -> bool:
+def delete_article(archive: Archive, article_id: str, timeout: float = 10.0) -> bool:
     """Delete one article and its paragraphs; return whether it was there."""
     with archive.writing(timeout):
         if archive.get(article_id, fresh=True) is None:

@@ -180,11 +180,36 @@ class KnownArticle:
 
 
 @dataclass
+class Marked:
+    """Text with the places of the query's words in it: (start, end) character spans.
+
+    What a backend returns instead of HTML; pages and the command line render it (see
+    `index.marking`), so nothing a backend returns is ever trusted as markup.
+    """
+
+    text: str
+    marks: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass
 class Hit:
-    """A paragraph of an article that matched, with the query terms wrapped in <mark>."""
+    """A paragraph of an article that matched, the query's words in it marked (cropped
+    around them when the paragraph is long)."""
 
     paragraph: int
-    html: str
+    marked: Marked
+
+    def to_json(self) -> dict:
+        """`paragraph` (0-based), `text`, `marks` ([start, end] pairs) and `html` (the text
+        escaped, the marks in `<mark>`)."""
+        from .marking import to_html
+
+        return {
+            "paragraph": self.paragraph,
+            "text": self.marked.text,
+            "marks": [list(span) for span in self.marked.marks],
+            "html": str(to_html(self.marked)),
+        }
 
 
 @dataclass
@@ -214,8 +239,8 @@ class ArticleResult:
     hits: list[Hit]
     # The one-sentence digest, for the compact view ("" when the article has none).
     short_digest: str = ""
-    # Each digest sentence as HTML with the query terms in <mark> (for pages, not JSON).
-    digest_html: list[str] = field(default_factory=list)
+    # Each digest sentence with the query's words marked (for pages, not JSON).
+    digest_marked: list[Marked] = field(default_factory=list)
     # Query words this article lacks: set only for the articles that fill a last page
     # below those with every word (and not counted in the total).
     missing: list[str] = field(default_factory=list)
@@ -225,7 +250,8 @@ class ArticleResult:
     def to_json(self) -> dict:
         """Return the result in the shape of the JSON API and `precis search --json`."""
         data = asdict(self)
-        del data["digest_html"]
+        del data["digest_marked"]
+        data["hits"] = [hit.to_json() for hit in self.hits]
         return data
 
 

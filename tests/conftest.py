@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from index.models import Article
-from index.store import WhooshArchive
+from index.whoosh_backend import WhooshArchive
 
 SEED_TEXT = """Coalition ministers meet in Brussels
 

@@ -38,7 +38,7 @@ def test_ingest_search_stats_delete(run, sources):
     }  # fmt: skip
     assert result["date"] == "2016-02-11"
     assert set(result["digest"][0]) == {"text", "paragraph"}
-    assert set(result["hits"][0]) == {"paragraph", "html"}
+    assert set(result["hits"][0]) == {"paragraph", "text", "marks", "html"}
     assert "<mark" in result["hits"][0]["html"]
 
     text = run("search", "comet", "--limit", "2").output

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from conftest import write
 
-from index.store import WhooshArchive
+from index.whoosh_backend import WhooshArchive
 
 PRECIS = [sys.executable, "-m", "webapp.cli"]
 HOLD_LOCK = """
 import sys, time
-from index.store import WhooshArchive
+from index.whoosh_backend import WhooshArchive
 archive = WhooshArchive(sys.argv[1], create=True)
 with archive.writing():
     print("locked", flush=True)

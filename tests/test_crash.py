@@ -11,7 +11,8 @@ import time
 import pytest
 from conftest import write
 
-from index.store import ArchiveMissing, WhooshArchive
+from index.archive import ArchiveMissing
+from index.whoosh_backend import WhooshArchive
 
 
 @pytest.mark.parametrize("delay", [0.8, 1.6, 2.4])

@@ -14,17 +14,17 @@ from index.ingest import (
     ingest_paths,
     store_articles,
 )
-from index.store import WhooshArchive
+from index.whoosh_backend import WhooshArchive
 
 
 def paragraph_ids(archive) -> list[tuple[str, int]]:
     """Every paragraph document in the archive, as (article id, paragraph number)."""
-    searcher = archive.searcher()
-    return sorted(
-        (fields["article"], fields["para"])
-        for fields in searcher.all_stored_fields()
-        if "para" in fields
-    )
+    with archive.reading(fresh=True) as snapshot:  # the Whoosh backend's own documents
+        return sorted(
+            (fields["article"], fields["para"])
+            for fields in snapshot.searcher.all_stored_fields()
+            if "para" in fields
+        )
 
 
 def test_ingest_adds_every_article_with_digest_and_sentences(archive, sources):

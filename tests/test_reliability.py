@@ -25,9 +25,10 @@ from conftest import write
 from servers import CLI, alive, children_of, clean_env, precis, serving
 from whoosh.index import open_dir
 
-from index.backup import export_jsonl
+from index.archive import ArchiveMissing
 from index.ingest import ingest_paths
-from index.store import ArchiveMissing, WhooshArchive
+from index.transfer import export_jsonl
+from index.whoosh_backend import WhooshArchive
 
 
 def report_records(start: int, count: int, *, edition: str = "") -> list[dict]:

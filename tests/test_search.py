@@ -8,7 +8,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from index.ingest import store_articles
+from index.marking import to_html
 from index.models import SearchRequest
+
+
+def html_of(hit) -> str:
+    """A hit as the pages render it."""
+    return str(to_html(hit.marked))
 
 
 @pytest.fixture
@@ -132,7 +138,7 @@ def test_title_field(newsroom):
 def test_prefix(newsroom):
     assert ids(newsroom.search("observ*")) == ["observatory"]
     assert ids(newsroom.search("teles*")) == ["observatory"]
-    assert "<mark>telescope</mark>" in newsroom.search("teles*").results[0].hits[-1].html
+    assert "<mark>telescope</mark>" in html_of(newsroom.search("teles*").results[0].hits[-1])
 
 
 def test_typo_tolerance_and_suggestion(newsroom):
@@ -140,7 +146,7 @@ def test_typo_tolerance_and_suggestion(newsroom):
     assert ids(page) == ["observatory"]
     assert page.suggestion == "telescope"
     assert "close matches" in page.message
-    assert "<mark>telescope</mark>" in page.results[0].hits[0].html
+    assert "<mark>telescope</mark>" in html_of(page.results[0].hits[0])
     assert ids(newsroom.search("obsrevatory")) == ["observatory"]  # 11 letters: 2 edits
     assert ids(newsroom.search("lbrary")) == ["library"]  # one edit
     assert newsroom.search("lxbrarx").total == 0  # seven letters allow one edit, not two
@@ -155,7 +161,7 @@ def test_the_word_being_typed_finds_its_article_at_every_letter(newsroom):
     for end in range(2, len(word) + 1):
         page = newsroom.search(typing(word[:end]))
         assert "observatory" in ids(page), word[:end]
-        assert any("<mark>telescope</mark>" in hit.html for hit in page.results[0].hits)
+        assert any("<mark>telescope</mark>" in html_of(hit) for hit in page.results[0].hits)
     # Settled, half a word is a word (and too short to be a typo): nothing.
     assert newsroom.search("telesc").total == 0
     # The other words are all required as before, the last one completed.
@@ -243,12 +249,12 @@ def test_empty_query_lists_newest_articles(newsroom):
 
 def test_hits_are_stemmed_cropped_and_escaped(newsroom, archive):
     result = newsroom.search("opening library").results[0]
-    html = result.hits[0].html
+    html = html_of(result.hits[0])
     assert "<mark>opens</mark>" in html and "<mark>library</mark>" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     long = " ".join(f"Sentence {n} is filler about the harbour." for n in range(60))
     store_articles(archive, [make_article("long", paragraphs=[long + " The telescope arrived."])])
-    hit = archive.search("telescope arrived").results[0].hits[0].html
+    hit = html_of(archive.search("telescope arrived").results[0].hits[0])
     assert hit.startswith("… ") and "<mark>telescope</mark>" in hit and len(hit) < 500
 
 
@@ -271,7 +277,7 @@ def test_digest_is_query_focused_and_highlighted(archive):
     assert any("ferry" in text for text in focused)
     assert len(focused) == len(generic)
     assert [s.paragraph for s in result.digest] == sorted(s.paragraph for s in result.digest)
-    assert any("<mark>ferry</mark>" in html for html in result.digest_html)
+    assert any("<mark>ferry</mark>" in str(to_html(m)) for m in result.digest_marked)
 
 
 HOSTILE = st.one_of(
@@ -319,7 +325,7 @@ def test_hostile_queries_never_raise(newsroom, query, page, sort):
     assert len(result.results) <= result.per_page
     for article in result.results:
         for hit in article.hits:
-            assert "<script" not in hit.html
+            assert "<script" not in html_of(hit)
 
 
 def test_other_languages_are_stemmed_in_their_own_language(archive):
@@ -337,7 +343,7 @@ def test_other_languages_are_stemmed_in_their_own_language(archive):
     )
     page = archive.search("Haus")
     assert ids(page) == ["hafen"]
-    assert "<mark>Häuser</mark>" in page.results[0].hits[0].html
+    assert "<mark>Häuser</mark>" in html_of(page.results[0].hits[0])
     assert ids(archive.search("houses")) == ["klingon"]  # unknown language: English rules
 
 
@@ -448,12 +454,13 @@ WORDS = ["observatory", "dying", "skies", "U.S", "early", "Only", "a*b", "c_d", 
 )
 @settings(max_examples=300, deadline=None)
 def test_the_fast_highlighter_finds_what_the_token_scan_finds(parts, words):
-    from index.search import _TOKEN, _english_spans, _english_term
+    from index.marking import english_spans
+    from index.terms import term, term_spans
 
     text = "".join(parts)
-    terms = frozenset(_english_term(w.lower()) for w in words)
-    every = [m.span() for m in _TOKEN.finditer(text) if _english_term(m.group().lower()) in terms]
-    assert _english_spans(text, terms) == every
+    terms = frozenset(found for w in words if (found := term(w)) is not None)
+    if terms:
+        assert english_spans(text, terms) == term_spans(text, terms)
 
 
 def test_results_carry_the_one_sentence_digest(archive, tmp_path):

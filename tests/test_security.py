@@ -22,7 +22,7 @@ from test_add import TOKEN, post_add
 
 from index.articles import ArticleError, check_id, safe_url
 from index.ingest import ArticleLimits, DigestSettings, digest_article, ingest_paths
-from index.store import WhooshArchive
+from index.whoosh_backend import WhooshArchive
 from webapp import StartupError, create_app
 
 HOSTILE_URLS = [

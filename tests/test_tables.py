@@ -10,12 +10,12 @@ import pytest
 from conftest import make_article
 from whoosh.query import And, Not, Or, Phrase, Prefix, Term
 
-from index import tables
 from index.ingest import store_articles
 from index.models import SearchRequest
-from index.search import _proximity_bonus, clean_query, parse_query, searched_fields
-from index.store import WEIGHTING
-from index.tables import evaluate
+from index.whoosh_backend import tables
+from index.whoosh_backend.schema import WEIGHTING
+from index.whoosh_backend.search import _proximity_bonus, clean_query, parse_query, searched_fields
+from index.whoosh_backend.tables import evaluate
 
 WORDS = (
     "harbour ferry council vote budget minister election comet telescope library "
@@ -124,7 +124,7 @@ def test_counts_and_facets_follow_every_generation(segmented):
         )
         # ...keeps its counts while the writer commits
         assert segmented.search("ferry").total == before.total
-        assert pinned.tables.generation == segmented.searcher().reader().generation()
+        assert pinned.tables.generation == pinned.searcher.reader().generation()
     after = segmented.search("ferry")
     assert after.total == before.total + 1
     assert "late-ferry" in [r.id for r in segmented.search("late ferry").results]

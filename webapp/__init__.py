@@ -18,7 +18,7 @@ from typing import Any
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from index.store import ArchiveError, WhooshArchive
+from index.archive import Archive, ArchiveError, open_archive
 
 from . import security, settings
 
@@ -45,7 +45,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_FORM_PARTS"] = int(app.config["MAX_FILES"]) + 10
     try:
         # A read-only Precis never creates anything: the archive must exist already.
-        archive = WhooshArchive(app.config["INDEX"], create=not app.config["READ_ONLY"])
+        archive = open_archive(
+            {name.lower(): value for name, value in app.config.items()},
+            create=not app.config["READ_ONLY"],
+        )
         security.load_secret_key(app)
     except (ArchiveError, security.SecretKeyError) as error:
         raise StartupError(str(error)) from error
@@ -86,6 +89,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def archive_of(app: Flask) -> WhooshArchive:
+def archive_of(app: Flask) -> Archive:
     """Return the archive the app serves."""
     return app.extensions["precis.archive"]

@@ -15,6 +15,7 @@ from pathlib import PurePath
 
 from flask import Blueprint, abort, current_app, render_template, request
 
+from index.archive import ArchiveBusy, ArchiveError, ArchiveWriteError
 from index.articles import ArticleError, article_from_record, article_from_text, derived_id
 from index.formats import FORMATS, Parsed, Problem, parse_bytes
 from index.ingest import (
@@ -25,7 +26,6 @@ from index.ingest import (
     store_articles,
 )
 from index.models import Article
-from index.store import ArchiveBusy, ArchiveError, ArchiveWriteError
 
 from . import archive_of
 from .security import (

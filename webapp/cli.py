@@ -19,11 +19,12 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy is imported a
 
 import click  # noqa: E402
 
+from index.archive import Archive, ArchiveError, open_archive  # noqa: E402
 from index.articles import ArticleError  # noqa: E402
 from index.digest import ALGORITHMS, DigestError, parse_length, summarize  # noqa: E402
 from index.formats import read_path  # noqa: E402
-from index.models import Article, SearchPage  # noqa: E402
-from index.store import ArchiveError, WhooshArchive  # noqa: E402
+from index.marking import to_terminal  # noqa: E402
+from index.models import Article, SearchPage, SearchRequest  # noqa: E402
 
 from . import settings as settings_table  # noqa: E402
 
@@ -46,10 +47,13 @@ def index_option(function):
     )(function)
 
 
-def _open(index_dir: str | None, create: bool = False) -> WhooshArchive:
-    path = index_dir or _settings()["index"]
+def _open(index_dir: str | None, create: bool = False) -> Archive:
+    """The configured archive (`--index` names a Whoosh folder, whatever the backend)."""
+    settings = _settings()
+    if index_dir:
+        settings.update(backend="whoosh", index=index_dir)
     try:
-        return WhooshArchive(path, create=create)
+        return open_archive(settings, create=create)
     except ArchiveError as error:
         raise click.ClickException(str(error)) from error
 
@@ -127,7 +131,7 @@ def ingest(paths, index_dir, prune, workers, length, algorithm, wait, progress, 
         raise click.BadParameter(str(error), param_hint="--length") from error
     archive = _open(index_dir, create=True)
     if if_empty and archive.stats().articles:
-        click.echo(f"{archive.path} already holds articles; nothing to do")
+        click.echo(f"{archive.location} already holds articles; nothing to do")
         return
     show = sys.stderr.isatty() if progress is None else progress
     try:
@@ -160,7 +164,7 @@ def ingest(paths, index_dir, prune, workers, length, algorithm, wait, progress, 
 def search(query, index_dir, limit, as_json) -> None:
     """Search the archive: one result per article, best paragraphs highlighted."""
     archive = _open(index_dir)
-    page = archive.search(query, per_page=limit)
+    page = archive.search(SearchRequest(query=query, per_page=limit))
     if as_json:
         click.echo(json.dumps(search_json(page), ensure_ascii=False, indent=2))
         return
@@ -169,21 +173,19 @@ def search(query, index_dir, limit, as_json) -> None:
     if page.suggestion:
         click.echo(f"Did you mean: {page.suggestion}?", err=True)
     click.echo(f"{page.total} article(s) match {query!r}")
+    colour = _colour(sys.stdout)
     for result in page.results:
         meta = " · ".join(x for x in (result.date, result.source, result.category) if x)
         click.echo(f"\n{result.title}  [{result.id}]" + (f"  {meta}" if meta else ""))
         if result.missing:
             click.echo(f"  Missing: {', '.join(result.missing)}")
         for hit in result.hits:
-            click.echo(f"  ¶{hit.paragraph + 1}: {_plain(hit.html)}")
+            click.echo(f"  ¶{hit.paragraph + 1}: {to_terminal(hit.marked, colour)}")
 
 
-def _plain(html: str) -> str:
-    """Turn a highlighted snippet into terminal text: <mark> as *...*, entities decoded."""
-    import html as html_module
-    import re
-
-    return html_module.unescape(re.sub(r"<mark[^>]*>(.*?)</mark>", r"*\1*", html))
+def _colour(stream) -> bool:
+    """Whether to mark hits in colour: on a terminal, unless NO_COLOR is set."""
+    return stream.isatty() and not os.environ.get("NO_COLOR")
 
 
 def search_json(page: SearchPage) -> dict:
@@ -380,9 +382,15 @@ def backup(destination, index_dir, wait) -> None:
 
     Safe while Precis serves and ingests: writers pause only while the snapshot is linked.
     """
-    from index.backup import backup as take_backup
+    from index.whoosh_backend import WhooshArchive
+    from index.whoosh_backend.backup import backup as take_backup
 
     archive = _open(index_dir)
+    if not isinstance(archive, WhooshArchive):
+        raise click.ClickException(
+            "backup copies a Whoosh archive folder; a Typesense cluster is backed up with "
+            "its own snapshots (POST /operations/snapshot), or with `precis export`"
+        )
     try:
         report = take_backup(archive, destination, timeout=wait)
     except ArchiveError as error:
@@ -400,9 +408,15 @@ def backup(destination, index_dir, wait) -> None:
 @wait_option("Seconds to wait for another writer to finish.")
 def restore(source, index_dir, force, wait) -> None:
     """Make the archive a copy of the backup in SRC (made by `precis backup`)."""
-    from index.backup import restore as restore_backup
+    from index.whoosh_backend.backup import restore as restore_backup
 
-    path = index_dir or _settings()["index"]
+    settings = _settings()
+    if not index_dir and settings["backend"] != "whoosh":
+        raise click.ClickException(
+            "restore fills a Whoosh archive folder: name it with --index, then "
+            "`precis migrate --to typesense` to copy it into the cluster"
+        )
+    path = index_dir or settings["index"]
     try:
         report = restore_backup(source, path, force=force, timeout=wait)
     except ArchiveError as error:
@@ -421,7 +435,7 @@ def restore(source, index_dir, force, wait) -> None:
 )
 def export(index_dir, target) -> None:
     """Write every article as JSON Lines that `precis ingest` reads back unchanged."""
-    from index.backup import export_jsonl
+    from index.transfer import export_jsonl
 
     archive = _open(index_dir)
     if str(target) == "-":

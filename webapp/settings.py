@@ -38,7 +38,25 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "backend",
+        "whoosh",
+        "Where the archive lives: whoosh (a folder on this machine) or typesense (a cluster).",
+    ),
     Setting("index", "instance/index", "Folder of the archive's Whoosh index."),
+    Setting(
+        "typesense_nodes",
+        "",
+        "Typesense backend: every node of the cluster, comma-separated "
+        "(`http://10.0.0.1:8108,http://10.0.0.2:8108`), so that the client fails over.",
+    ),
+    Setting("typesense_api_key", "", "Typesense backend: the cluster's API key."),
+    Setting(
+        "typesense_collection",
+        "precis",
+        "Typesense backend: prefix of the archive's collections (several archives can share "
+        "a cluster).",
+    ),
     Setting("page_size", 10, "Search results per page.", int),
     Setting(
         "group_versions",

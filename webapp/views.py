@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from html import unescape
 from urllib.parse import quote, urlencode
 
 from flask import (
@@ -19,8 +18,9 @@ from flask import (
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
+from index.archive import ArchiveError
 from index.articles import safe_url
-from index.store import ArchiveError
+from index.marking import to_html
 
 from . import archive_of
 from .params import search_request_from
@@ -123,18 +123,21 @@ def search():
 
 
 @pages.app_template_global()
-def digest_beside(result) -> list[tuple[object, str]]:
-    """The digest sentences (with their HTML) that the result's hits do not already show."""
-    shown = " ".join(_plain_text(hit.html) for hit in result.hits)
+def digest_beside(result) -> list[tuple[object, object]]:
+    """The digest sentences (with their marked text) that the result's hits do not
+    already show."""
+    shown = " ".join(hit.marked.text for hit in result.hits)
     return [
-        (sentence, html)
-        for sentence, html in zip(result.digest, result.digest_html, strict=False)
+        (sentence, marked)
+        for sentence, marked in zip(result.digest, result.digest_marked, strict=False)
         if sentence.text not in shown
     ]
 
 
-def _plain_text(html: str) -> str:
-    return unescape(html.replace("<mark>", "").replace("</mark>", ""))
+@pages.app_template_filter("marked")
+def marked_filter(marked) -> Markup:
+    """Render highlighted text: every character escaped, the marks in `<mark>`."""
+    return to_html(marked)
 
 
 @pages.app_template_global()
@@ -162,15 +165,15 @@ def article(article_id: str):
     part = min(max(1, part), parts)
     first = (part - 1) * PARAGRAPHS_PER_PART
     shown = range(first, min(len(paragraphs), first + PARAGRAPHS_PER_PART))
-    paragraphs_html, digest_html = archive.highlight(stored, query, shown)
+    paragraphs_marked, digest_marked = archive.highlight(stored, query, shown)
     return render_template(
         "article.html",
         stored=stored,
         article=stored.article,
         versions=archive.versions(article_id),
         query=query,
-        shown=list(zip(shown, paragraphs_html, strict=True)),
-        digest_html=digest_html,
+        shown=list(zip(shown, paragraphs_marked, strict=True)),
+        digest_marked=digest_marked,
         part=part,
         parts=parts,
         per_part=PARAGRAPHS_PER_PART,

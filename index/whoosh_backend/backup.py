@@ -1,4 +1,4 @@
-"""Backups, restores and exports of an archive, safe while it is served and written to.
+"""Backups and restores of a Whoosh archive, safe while it is served and written to.
 
 A Whoosh index is a table of contents (`_MAIN_<generation>.toc`) naming immutable segment
 files; a commit writes new segments and a new table, then deletes what no table names.
@@ -11,8 +11,6 @@ So a consistent snapshot is one table of contents and the segments it names:
 - `restore` copies a backup's segments into the archive folder and commits a new table of
   contents naming them, under the writer lock: readers see the old archive or the restored
   one, never a mixture, and a running server picks the restored one up at its next request.
-- `export_jsonl` writes every article in the public record shape, which is also an ingest
-  format: ingesting the export into an empty archive gives the same articles back.
 
 The secret key (`secret_key`) is never part of a backup: it signs sessions, and a backup
 may be kept somewhere less private than the server.
@@ -24,15 +22,11 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
-import numpy as np
 from whoosh.index import TOC, clean_files, open_dir
 
-from .models import StoredArticle
 from .store import (
     DEFAULT_WRITE_TIMEOUT,
     META_FILE,
@@ -183,25 +177,3 @@ def _fsync_folder(folder: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-
-
-def stored_articles(archive: WhooshArchive) -> Iterator[StoredArticle]:
-    """Yield every stored article of one snapshot, in id order (one in memory at a time)."""
-    with archive.reading() as snapshot:
-        searcher = snapshot.searcher
-        if not searcher.doc_count_all():
-            return
-        tables = snapshot.tables
-        live = np.flatnonzero(tables.article_live)
-        for article in live[np.argsort(tables.id_rank[live], kind="stable")].tolist():
-            record = int(tables.article_record[article])
-            yield StoredArticle.from_json(searcher.stored_fields(record)["record"])
-
-
-def export_jsonl(archive: WhooshArchive, out: IO[str]) -> int:
-    """Write every article as one JSON line in the public record shape; return the count."""
-    count = 0
-    for stored in stored_articles(archive):
-        out.write(json.dumps(stored.public_record(), ensure_ascii=False) + "\n")
-        count += 1
-    return count

@@ -24,29 +24,27 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
 import threading
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 
 import filelock
-from sumy.utils import get_stop_words
-from whoosh import lang as whoosh_languages
-from whoosh.analysis import Analyzer, LanguageAnalyzer, StemmingAnalyzer
-from whoosh.columns import VarBytesColumn
-from whoosh.fields import COLUMN, ID, NUMERIC, STORED, TEXT, Schema
+import numpy as np
 from whoosh.index import LockError, clean_files, create_in, exists_in, open_dir
-from whoosh.lang.snowball.english import EnglishStemmer
 from whoosh.query import Term
-from whoosh.scoring import BM25F, BM25FScorer
 
-from .models import (
+from ..archive import (
+    DEFAULT_WRITE_TIMEOUT,
+    ArchiveBusy,
+    ArchiveError,
+    ArchiveMissing,
+    ArchiveWriteError,
+)
+from ..models import (
     ArchiveStats,
     KnownArticle,
     SearchPage,
@@ -54,84 +52,17 @@ from .models import (
     StoredArticle,
     Version,
 )
+from ..versions import BandTable
+from .schema import SCHEMA_VERSION, WEIGHTING, make_schema, text_field
+from .search import highlight_article, search_page, versions_of
 from .tables import SEGMENT_POSTINGS, Tables, tables_for, vocabulary
-from .versions import BandTable, Fingerprint, Match, fingerprint_article, matches
+from .workarounds import WRITER_OPTIONS, fresh_searcher
 
-DEFAULT_WRITE_TIMEOUT = 60.0
 # Warming reads the postings lists of terms in at least this many documents of a segment:
 # rarer terms cost little to read when a search needs them.
 WARM_LEAST = 16
 META_FILE = "precis.json"
 LOCK_FILE = "writer.lock"
-# Bumped whenever the schema or the analyzer changes; an older index must be rebuilt.
-SCHEMA_VERSION = 6
-_ENGLISH = EnglishStemmer()
-
-
-def stem_english(word: str) -> str:
-    """Stem an English word with Snowball (Porter2); Whoosh's own Porter mangles
-    double consonants ("running" -> "runn") and plurals like "news" -> "new"."""
-    return _ENGLISH.stem(word)
-
-
-# Function words are not indexed: sumy's English list (580 words), less the words that carry
-# news ("new", "first", "may", "us" as in the US...). Whoosh's own list is 35 words.
-NEWS_WORDS = frozenset(
-    "new first last second third best right old help value us may will well long "
-    "little great part next early late home show".split()
-)
-STOP_LIST = frozenset(get_stop_words("english")) - NEWS_WORDS
-ANALYZER = StemmingAnalyzer(stemfn=stem_english, stoplist=STOP_LIST)
-# Languages other than English that Whoosh can stem: their paragraphs go in `text_<code>`.
-OTHER_LANGUAGES = tuple(code for code in whoosh_languages.languages if code != "en")
-
-
-def language_code(language: str) -> str:
-    """Return the Whoosh code for an article's language ("en" when Whoosh can't stem it)."""
-    key = language.strip().lower().replace("_", "-").split("-")[0]
-    if key in whoosh_languages.languages:
-        return key
-    return whoosh_languages.aliases.get(key, "en")
-
-
-def text_field(language: str) -> str:
-    """Return the name of the field that holds paragraphs in `language`."""
-    code = language_code(language)
-    return "text" if code == "en" else f"text_{code}"
-
-
-@cache
-def analyzer_for(language: str) -> Analyzer:
-    """Return the analyzer the index uses for text in `language`."""
-    code = language_code(language)
-    return ANALYZER if code == "en" else LanguageAnalyzer(code)
-
-
-def index_terms(text: str, language: str = "en") -> list[str]:
-    """Return the distinct terms the index would make of `text`, sorted."""
-    return sorted({token.text for token in analyzer_for(language)(text)})
-
-
-class ArchiveError(RuntimeError):
-    """A problem with the archive itself, with a message for the person running Precis."""
-
-
-class ArchiveMissing(ArchiveError):
-    """There is no archive at the given path yet."""
-
-
-class ArchiveBusy(ArchiveError):
-    """Another process is writing to the archive and did not finish in time."""
-
-
-class ArchiveWriteError(ArchiveError):
-    """The disk refused a write (full, read-only, permission denied); nothing was changed."""
-
-    def __init__(self, message: str, cause: OSError | None = None) -> None:
-        super().__init__(message)
-        self.errno = cause.errno if cause is not None else None
-
-
 def _reason(error: OSError) -> str:
     """The short cause of a disk error, e.g. "No space left on device"."""
     return error.strerror or str(error)
@@ -146,82 +77,12 @@ def _disk_errors(doing: str) -> Iterator[None]:
         raise ArchiveWriteError(f"{doing}: {_reason(error)}", error) from error
 
 
-class ParagraphBM25(BM25F):
-    """BM25 with its statistics taken over paragraph documents only.
-
-    Whoosh's BM25F divides a field's total length by *every* document, article records
-    included (which halves the average paragraph length here), and weighs terms with
-    idf = log(N / (n + 1)) + 1, which flattens the gap between rare and common words. This
-    model counts paragraphs only and uses Robertson and Sparck Jones's idf,
-    log((N - n + 0.5) / (n + 0.5)), floored at a small positive weight for words in more
-    than half the paragraphs. See docs/benchmarks.md for what each change bought.
-    """
-
-    def idf(self, searcher, fieldname: str, text: str) -> float:
-        paragraphs = _paragraph_count(searcher)
-        frequency = searcher.doc_frequency(fieldname, text)
-        return max(0.05, math.log((paragraphs - frequency + 0.5) / (frequency + 0.5)))
-
-    def scorer(self, searcher, fieldname: str, text: str, qf: int = 1):
-        scorer = super().scorer(searcher, fieldname, text, qf=qf)
-        if isinstance(scorer, BM25FScorer):
-            parent = searcher.get_parent()
-            scorer.avgfl = parent.field_length(fieldname) / _paragraph_count(parent) or 1
-        return scorer
-
-
-def _paragraph_count(searcher) -> int:
-    parent = searcher.get_parent()
-    count = getattr(parent, "_precis_paragraphs", None)
-    if count is None:
-        count = parent._precis_paragraphs = max(1, parent.doc_frequency("kind", "para"))
-    return count
-
-
-# K1 = 1.2 is the usual choice; B = 0.6 normalises paragraph length a little less than the
-# textbook 0.75 (chosen on the TIME and NPL test collections, see docs/benchmarks.md).
-WEIGHTING = ParagraphBM25(B=0.6, K1=1.2)
-
-
-def make_schema() -> Schema:
-    """Return the Whoosh schema shared by paragraph documents and article records."""
-    other_languages = {
-        f"text_{code}": TEXT(analyzer=analyzer_for(code), phrase=True) for code in OTHER_LANGUAGES
-    }
-    return Schema(
-        **other_languages,
-        kind=ID(),
-        article=ID(stored=True, sortable=True),
-        para=NUMERIC(stored=True, sortable=True),
-        # Paragraph text is indexed here but stored once, in the article record, which is
-        # where hits are highlighted from; date, source and category are columns.
-        text=TEXT(analyzer=ANALYZER, phrase=True, spelling=True),
-        title=TEXT(analyzer=ANALYZER, stored=True, phrase=True),
-        date=ID(sortable=True),
-        source=ID(sortable=True),
-        category=ID(sortable=True),
-        author_name=ID(sortable=True),  # the author facet's column
-        # The author and the dateline, searchable as `author:` and `dateline:` (indexed
-        # once per article, on its first paragraph: matching is per article).
-        author=TEXT(analyzer=ANALYZER),
-        dateline=TEXT(analyzer=ANALYZER),
-        language=ID(stored=True),
-        hash=ID(sortable=True),
-        origin=ID(sortable=True),
-        # Versions of a story: its key, and the article's LSH band keys (28 numbers as
-        # bytes, a column only: as index terms they doubled the index's size) from which
-        # a write run builds the table that finds a new article's candidates.
-        story=ID(sortable=True),
-        bands=COLUMN(VarBytesColumn()),
-        record=STORED(),
-    )
-
-
 class WhooshArchive:
     """An archive of articles kept in a Whoosh index folder."""
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = False) -> None:
         self.path = Path(path)
+        self.location = str(self.path)
         self._local = threading.local()
         self._warming_lock = threading.Lock()
         self._warmed: int | None = None
@@ -284,15 +145,43 @@ class WhooshArchive:
         finally:
             local.depth = depth
 
-    def searcher(self):
-        """Return the searcher of the snapshot pinned by `reading` (or a current one)."""
+    def articles(self) -> Iterator[StoredArticle]:
+        """Yield every stored article of one snapshot, in id order (one in memory at a time)."""
         with self.reading() as snapshot:
-            return snapshot.searcher
+            searcher = snapshot.searcher
+            if not searcher.doc_count_all():
+                return
+            tables = snapshot.tables
+            live = np.flatnonzero(tables.article_live)
+            for article in live[np.argsort(tables.id_rank[live], kind="stable")].tolist():
+                record = int(tables.article_record[article])
+                yield StoredArticle.from_json(searcher.stored_fields(record)["record"])
 
-    def tables(self) -> Tables:
-        """Return the arrays of the pinned snapshot's generation (see `index.tables`)."""
-        with self.reading() as snapshot:
-            return snapshot.tables
+    def records(self, ids: Sequence[str]) -> dict[str, StoredArticle]:
+        """The stored articles with these ids (newest generation), by id."""
+        found = {}
+        with self.reading(fresh=True) as snapshot:
+            searcher = snapshot.searcher
+            for article_id in ids:
+                doc = searcher.document_number(kind="article", article=article_id)
+                if doc is not None:
+                    found[article_id] = StoredArticle.from_json(
+                        searcher.stored_fields(doc)["record"]
+                    )
+        return found
+
+    def band_table(self) -> BandTable:
+        """The band keys of every stored article, newest generation (see `versions`)."""
+        with self.reading(fresh=True) as snapshot:
+            searcher = snapshot.searcher
+            if searcher.doc_count_all() == 0:
+                return BandTable.from_packed([])
+            reader = searcher.reader()
+            ids = reader.column_reader("article")
+            bands = reader.column_reader("bands")
+            return BandTable.from_packed(
+                (ids[doc], bands[doc]) for doc in Term("kind", "article").docs(searcher)
+            )
 
     def known(self) -> dict[str, KnownArticle]:
         """Return the content hash and origin of every stored article, by id (the newest
@@ -325,8 +214,6 @@ class WhooshArchive:
 
     def versions(self, article_id: str) -> list[Version]:
         """The other articles of this article's story (copies, updates), newest first."""
-        from .search import versions_of
-
         with self.reading() as snapshot:
             return versions_of(snapshot.searcher, snapshot.tables, article_id)
 
@@ -335,22 +222,18 @@ class WhooshArchive:
 
         Takes a SearchRequest, or a query string plus SearchRequest fields as keywords.
         """
-        from .search import search_page
-
         if isinstance(request, str):
             request = SearchRequest(query=request, **options)  # type: ignore[arg-type]
-        with self.reading():
-            return search_page(self, request)
+        with self.reading() as snapshot:
+            return search_page(snapshot, request)
 
     def highlight(
         self, stored: StoredArticle, query: str, paragraphs: range | None = None
     ) -> tuple[list[str], list[str]]:
         """Return the article's paragraphs (those in `paragraphs`, or all) and digest
         sentences as HTML, query words marked."""
-        from .search import highlight_article
-
-        with self.reading():
-            return highlight_article(self, stored, query, paragraphs)
+        with self.reading() as snapshot:
+            return highlight_article(snapshot, stored, query, paragraphs)
 
     def warm(self, least: int = WARM_LEAST) -> int:
         """Read into memory what the first searches of this generation would read: its
@@ -437,10 +320,8 @@ class WhooshArchive:
         """
         index = open_dir(self.path)  # a writable handle; readers keep their read-only one
         try:
-            # Segments stay separate files: a reader maps a compound segment and whoosh3
-            # copies each of its postings into a BytesIO, per searcher (83 MB per thread
-            # at 100,000 paragraphs); separate files are read in place.
-            writer = index.writer(timeout=DEFAULT_WRITE_TIMEOUT, compound=False)
+            # Segments stay separate files (see workarounds.WRITER_OPTIONS).
+            writer = index.writer(timeout=DEFAULT_WRITE_TIMEOUT, **WRITER_OPTIONS)
         except LockError as error:
             raise ArchiveBusy(f"the index at {self.path} is locked by another writer") from error
         except OSError as error:
@@ -518,13 +399,11 @@ class Snapshot:
 
     A snapshot is used by one thread at a time (Whoosh readers are not shared between
     threads) and closed by that thread when it moves to a newer generation. A newer one is
-    opened afresh, never with `searcher.refresh()`: whoosh3 3.54 reuses the old segment
-    readers there, with their old deletion sets, so deleted and replaced articles would
-    linger.
+    opened afresh (see `workarounds.fresh_searcher`).
     """
 
     def __init__(self, index, path: Path) -> None:
-        self.searcher = index.searcher(weighting=WEIGHTING)
+        self.searcher = fresh_searcher(index, WEIGHTING)
         self._path = str(path)
         self._tables: Tables | None = None
         # A thread that ends (or an archive dropped without close) leaves its snapshot to
@@ -553,43 +432,6 @@ class Snapshot:
 def _close_quietly(searcher) -> None:
     with suppress(Exception):  # already closed
         searcher.close()
-
-
-def band_table(searcher) -> BandTable:
-    """The band keys of every stored article (see `versions.BandTable`)."""
-    if searcher.doc_count_all() == 0:
-        return BandTable.from_packed([])
-    reader = searcher.reader()
-    ids = reader.column_reader("article")
-    bands = reader.column_reader("bands")
-    return BandTable.from_packed(
-        (ids[doc], bands[doc]) for doc in Term("kind", "article").docs(searcher)
-    )
-
-
-def story_matches(
-    searcher,
-    new: Fingerprint,
-    candidates: Sequence[str],
-    seen: dict[str, tuple[str, str, Fingerprint] | None],
-) -> list[Match]:
-    """The stored articles among `candidates` (ids) telling the same story as `new`,
-    closest first, checked exactly on their text. `seen` keeps the candidates read so far
-    by id, for the next call with the same searcher: the articles of a batch often share
-    candidates (wire copy, a series of reports written to one pattern)."""
-    found = []
-    for article_id in candidates:
-        if article_id not in seen:
-            doc = searcher.document_number(kind="article", article=article_id)
-            if doc is None:
-                seen[article_id] = None
-            else:
-                stored = StoredArticle.from_json(searcher.stored_fields(doc)["record"])
-                story = stored.story or stored.id
-                seen[article_id] = (stored.id, story, fingerprint_article(stored.article))
-        if seen[article_id] is not None:
-            found.append(seen[article_id])
-    return matches(new, found)
 
 
 def _add_article(writer, stored: StoredArticle, bands: bytes) -> None:
@@ -631,8 +473,3 @@ def _folder_size(folder: Path) -> int:
             if path.is_file():
                 total += path.stat().st_size
     return total
-
-
-def now() -> str:
-    """Return the current UTC time as an ISO 8601 string."""
-    return datetime.now(UTC).isoformat(timespec="seconds")

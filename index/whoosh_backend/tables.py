@@ -49,7 +49,7 @@ from whoosh.query import (
 from whoosh.util.numeric import byte_to_length
 from whoosh.util.numlists import delta_decode
 
-from .models import StoredArticle
+from ..models import StoredArticle
 
 POSTINGS_CACHE_BYTES = 32 * 1024 * 1024  # per generation and process
 RECORD_CACHE = 256  # parsed article records kept per generation and process
@@ -776,9 +776,9 @@ class _Frequencies:
 
 
 def _paragraphs(parent) -> int:
-    from .store import _paragraph_count
+    from .workarounds import paragraph_count
 
-    return _paragraph_count(parent)
+    return paragraph_count(parent)
 
 
 # --- vocabularies, by segment ------------------------------------------------------------

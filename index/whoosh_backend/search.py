@@ -10,10 +10,10 @@ Flow for one request:
 2. Finished words of five letters or more that the archive has (almost) never seen get
    fuzzy alternatives (edit distance 1, or 2 from nine letters), and a "did you mean"
    suggestion is made from the archive's own (unstemmed) vocabulary.
-3. Articles are matched (`index.matching`): every word required, in one paragraph or
+3. Articles are matched (`matching`): every word required, in one paragraph or
    across several; words left out, and said, when no article has them all; more than six
    words read as a description (any word). Clauses are evaluated over the generation's
-   arrays (`index.tables`), so the total and the facet counts (source, category, year;
+   arrays (`tables`), so the total and the facet counts (source, category, year;
    each counted without its own filter) cost a few array operations however many
    paragraphs match.
 4. The page's articles are ranked (more of the words, then the best paragraph's score with
@@ -29,16 +29,14 @@ An empty query lists the newest articles (with the same filters and facets).
 
 from __future__ import annotations
 
-import calendar
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from markupsafe import escape
-from whoosh.analysis import Analyzer
 from whoosh.qparser import (
     AndGroup,
     BoostPlugin,
@@ -53,33 +51,38 @@ from whoosh.qparser import (
 )
 from whoosh.query import And, Not, NullQuery, Or, Phrase, Query, Term
 
-from .articles import normalise_line, safe_url
-from .digest import focus
-from .matching import Matched, Ranking, label_of, match, ranking, split_clauses
-from .models import (
+from ..articles import safe_url
+from ..digest import focus
+from ..marking import mark
+from ..models import (
     ArticleResult,
     DateBar,
     FacetCount,
     Hit,
+    Marked,
     SearchPage,
     SearchRequest,
     StoredArticle,
     Version,
 )
-from .store import (
-    ANALYZER,
-    OTHER_LANGUAGES,
-    STOP_LIST,
-    WEIGHTING,
-    WhooshArchive,
-    analyzer_for,
-    make_schema,
-    stem_english,
+from ..paging import month_days, within_pages
+from ..query import (
+    FIELD_PREFIX,
+    OPERATORS,
+    QUERY_FIELDS,
+    WORD,
+    being_typed,
+    clean_query,
 )
+from .matching import Matched, Ranking, label_of, match, ranking, split_clauses
+from .schema import ANALYZER, OTHER_LANGUAGES, WEIGHTING, make_schema
 from .tables import Matches, Tables, term_scores
+from .workarounds import terms_within
+
+if TYPE_CHECKING:  # the store calls in with its snapshots
+    from .store import Snapshot
 
 HITS_PER_ARTICLE = 3
-MAX_QUERY_CHARS = 500
 TITLE_BOOST = 0.5
 SNIPPET_CHARS = 320
 FEW_MATCHES = 2  # a word in fewer paragraphs than this gets fuzzy alternatives
@@ -92,35 +95,6 @@ PROXIMITY_RERANK = 100  # the best paragraphs by BM25 that the proximity bonus r
 
 
 # --- the query --------------------------------------------------------------------------
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_MINUS = re.compile(r'(?<![^\s(])-(?=[\w"(])')
-_LONE_WILDCARD = re.compile(r"(?<![^\s(])\S?[*?]+(?=[\s)]|$)|[?]")
-_WORD = re.compile(r"\w+", re.UNICODE)
-# Typographic quotes as phones and word processors type them: double ones always delimit
-# a phrase; a single closing quote between letters is an apostrophe (O’Brien), and a pair
-# of single quotes around words is a phrase too.
-_DOUBLE_QUOTES = str.maketrans(dict.fromkeys("“”„‟«»〝〞＂", '"'))
-_APOSTROPHE = re.compile(r"(?<=\w)[’‘‛′](?=\w)")
-_SINGLE_QUOTED = re.compile(r"[‘‚‛]([^‘’‚‛]*)’")
-# Fields a reader may name in a query: `title:`, `author:` (the byline), `dateline:`.
-QUERY_FIELDS = ("title", "author", "dateline")
-_UNKNOWN_FIELD = re.compile(
-    r"(?<![\w:])(?!(?:" + "|".join(QUERY_FIELDS) + r"):)[^\W\d_]+:(?=[\w\"(])"
-)
-
-
-def clean_query(text: str) -> str:
-    """Return the query text made safe to parse: one line, capped, `-x` as `NOT x`,
-    typographic quotes as straight ones."""
-    text = normalise_line(_CONTROL.sub(" ", text))[:MAX_QUERY_CHARS]
-    text = _APOSTROPHE.sub("'", text.translate(_DOUBLE_QUOTES))
-    text = _SINGLE_QUOTED.sub(r'"\1"', text).replace("’", "'").replace("‘", "'")
-    text = _UNKNOWN_FIELD.sub("", text)  # `author:smith` searches for smith
-    text = _LONE_WILDCARD.sub(" ", text)
-    text = _MINUS.sub("NOT ", text)
-    return " ".join(text.split())
-
 
 def _is_text(fieldname: str | None) -> bool:
     return bool(fieldname) and (fieldname in TEXT_FIELDS or fieldname.startswith("text_"))
@@ -176,28 +150,6 @@ def parse_query(
 # by its length: two letters stand for the ten commonest words that start with them.
 TYPED_COMPLETIONS = {2: 10, 3: 20}
 MOST_COMPLETIONS = 50
-MIN_TYPED_LETTERS = 2
-_LAST_WORD = re.compile(r"(?:^|[\s(])(\w+)$")
-
-
-def _being_typed(request: SearchRequest, text: str) -> str:
-    """The last word of the query if the reader is still typing it, else ""."""
-    if not request.typing or not request.query or request.query[-1].isspace():
-        return ""
-    if text.count('"') % 2:  # inside a phrase
-        return ""
-    match = _LAST_WORD.search(text)
-    if match is None:
-        return ""
-    word = match.group(1)
-    if len(word) < MIN_TYPED_LETTERS or word.isdigit() or word in {"AND", "OR", "NOT"}:
-        return ""
-    before = text[: match.start(1)].split()
-    if before and before[-1] == "NOT":  # an exclusion is matched as written
-        return ""
-    return word
-
-
 class _Parse:
     """Parses the query, the word being typed (if any) standing for its completions."""
 
@@ -333,8 +285,6 @@ class _Typos:
     suggestion: str = ""
 
 
-_FIELD_PREFIX = re.compile(r"\w+:")
-_OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT"})
 
 
 def _typos(searcher, text: str, tables: Tables | None = None, skip: str = "") -> _Typos:
@@ -345,7 +295,7 @@ def _typos(searcher, text: str, tables: Tables | None = None, skip: str = "") ->
     typos = _Typos()
     reader = searcher.reader()
     replacements: dict[str, str] = {}
-    for word in set(_WORD.findall(_FIELD_PREFIX.sub(" ", text))) - {skip}:
+    for word in set(WORD.findall(FIELD_PREFIX.sub(" ", text))) - {skip}:
         if len(word) < 5 or word.isdigit() or word in {"AND", "OR", "NOT", "ANDNOT"}:
             continue
         stems = [token.text for token in ANALYZER(word)]
@@ -361,9 +311,9 @@ def _typos(searcher, text: str, tables: Tables | None = None, skip: str = "") ->
         distance = 2 if len(word) >= 9 else 1
         lowered = word.lower()
         # The text field's spelling words are unstemmed; the title's terms are stems.
-        near_words = _terms_within(reader, "text", lowered, distance)
+        near_words = terms_within(reader, "text", lowered, distance)
         near = {token.text for w in near_words for token in ANALYZER(w)}
-        near.update(_terms_within(reader, "title", stem, distance))
+        near.update(terms_within(reader, "title", stem, distance))
         near.discard(stem)
         if near:
             typos.alternatives[stem] = sorted(near)[:20]
@@ -374,19 +324,6 @@ def _typos(searcher, text: str, tables: Tables | None = None, skip: str = "") ->
         pattern = re.compile(r"\b(" + "|".join(map(re.escape, replacements)) + r")\b")
         typos.suggestion = pattern.sub(lambda m: replacements[m.group(1)], text)
     return typos
-
-
-def _terms_within(reader, fieldname: str, word: str, distance: int) -> list[str]:
-    """The archive's words within `distance` edits of `word` (same first letter).
-
-    Asked segment by segment: each segment answers from its spelling word graph with an
-    automaton (whole words for the text field), while whoosh3's reader over several
-    segments compares `word` with every indexed stem that has the same first letter.
-    """
-    found: set[str] = set()
-    for leaf, _ in reader.leaf_readers():
-        found.update(leaf.terms_within(fieldname, word, distance, prefix=1))
-    return sorted(found)
 
 
 def _in_case_of(typed: str, word: str) -> str:
@@ -529,7 +466,7 @@ class _Found:
             for offset, count in enumerate(counts.tolist()):
                 year, month = divmod(first_month + offset, 12)
                 label = f"{year}-{month + 1:02}"
-                end = f"{label}-{_month_days(year, month + 1)}"
+                end = f"{label}-{month_days(year, month + 1)}"
                 bars.append(DateBar(label, f"{label}-01", end, int(count)))
             return bars
         counts = np.bincount(years - first_year, minlength=last_year - first_year + 1)
@@ -537,16 +474,6 @@ class _Found:
             DateBar(str(first_year + n), f"{first_year + n}-01-01", f"{first_year + n}-12-31", c)
             for n, c in enumerate(counts.tolist())
         ]
-
-
-def _month_days(year: int, month: int) -> int:
-    return calendar.monthrange(year, month)[1]
-
-
-def _within_pages(request: SearchRequest, total: int) -> SearchRequest:
-    """The request, its page number brought back to the last page if it is past it."""
-    last = max(1, -(-total // request.per_page))
-    return request if request.page <= last else replace(request, page=last)
 
 
 def _counts(codes: np.ndarray, values: list[str]) -> list[FacetCount]:
@@ -633,17 +560,17 @@ def _hits_of(matches: Matches, doc_article: np.ndarray, article: int) -> list[tu
 # --- the page ------------------------------------------------------------------------------
 
 
-def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
-    """Return one page of article results for `request`."""
-    searcher = archive.searcher()
-    tables = archive.tables()
+def search_page(snapshot: Snapshot, request: SearchRequest) -> SearchPage:
+    """Return one page of article results for `request` from one generation."""
+    searcher = snapshot.searcher
+    tables = snapshot.tables
     text = clean_query(request.query)
     if searcher.doc_count_all() == 0:
         return SearchPage(request, 0, [], "The archive is empty: add some articles first.")
     if not text:
-        return _latest(archive, request)
+        return _latest(snapshot, request)
     fields = searched_fields(searcher)
-    typed = _being_typed(request, text)
+    typed = being_typed(request, text)
     parse = _Parse(searcher, tables, text, typed, fields)
     query = parse.query()
     if query is NullQuery:
@@ -658,7 +585,7 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
     typed_at = next((n for n, c in enumerate(positives) if c is parse.completion), None)
     tolerant = [(label, _tolerant(clause, typos)) for label, clause in labelled]
     query = And([c for _, c in tolerant] + [Not(n) for n in negatives])
-    words = len([w for w in _WORD.findall(_FIELD_PREFIX.sub(" ", text)) if w not in _OPERATORS])
+    words = len([w for w in WORD.findall(FIELD_PREFIX.sub(" ", text)) if w not in OPERATORS])
     matched = match(tables, searcher, WEIGHTING, tolerant, negatives, typed=typed_at, words=words)
     kept = [clause for n, (_, clause) in enumerate(tolerant) if matched.kept(n)]
     near = _proximity(And(kept), parse.completed)
@@ -685,7 +612,7 @@ def search_page(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
             scores = rank.score(selected)
             selected = tables.one_per_story(rank.order(selected, scores))
             total = len(selected)
-    request = _within_pages(request, total)
+    request = within_pages(request, total)
     first = (request.page - 1) * request.per_page
     if total:
         if request.sort == "date":
@@ -795,15 +722,15 @@ def _fill(
     ]
 
 
-def _latest(archive: WhooshArchive, request: SearchRequest) -> SearchPage:
+def _latest(snapshot: Snapshot, request: SearchRequest) -> SearchPage:
     """The newest articles passing the filters, for an empty query."""
-    searcher = archive.searcher()
-    tables = archive.tables()
+    searcher = snapshot.searcher
+    tables = snapshot.tables
     found = _Found(tables, tables.newest_first, request)  # keeps newest first
     selected = found.selected
     if request.group and tables.grouped:
         selected = tables.one_per_story(selected)
-    request = _within_pages(request, len(selected))
+    request = within_pages(request, len(selected))
     first = (request.page - 1) * request.per_page
     results = []
     for article in selected[first : first + request.per_page].tolist():
@@ -840,10 +767,9 @@ def _result(
     shown = sorted(hits[:HITS_PER_ARTICLE], key=lambda hit: hit[1])
     paragraphs = stored.article.paragraphs
     numbers = tables.doc_para
-    analyzer = analyzer_for(stored.article.language)
+    language = stored.article.language
     hit_list = [
-        Hit(int(numbers[n]), highlight_text(paragraphs[numbers[n]], terms, analyzer=analyzer))
-        for _, n in shown
+        Hit(int(numbers[n]), mark(paragraphs[numbers[n]], terms, language)) for _, n in shown
     ]
     result = _article_result(stored, score, hit_list, terms)
     result.missing = missing
@@ -866,137 +792,35 @@ def _article_result(stored, score: float, hits: list[Hit], terms: frozenset[str]
         digest=digest,
         hits=hits,
         short_digest=stored.short_digest.text if stored.short_digest else "",
-        digest_html=[
-            highlight_text(s.text, terms, crop=False, analyzer=analyzer_for(article.language))
-            for s in digest
-        ],
+        digest_marked=[mark(s.text, terms, article.language, crop=False) for s in digest],
     )
 
 
 # --- highlighting -------------------------------------------------------------------------
 
 
-def highlight_text(
-    text: str, terms: frozenset[str], *, crop: bool = True, analyzer: Analyzer = ANALYZER
-) -> str:
-    """Return `text` HTML-escaped with query terms in <mark>, cropped around the hits.
-
-    Only our own `<mark>` tags are added; everything from the text is escaped.
-    """
-    spans = []
-    if terms and analyzer is ANALYZER:
-        spans = _english_spans(text, terms)
-    elif terms:
-        spans = [
-            (token.startchar, token.endchar)
-            for token in analyzer(text, chars=True, mode="query", removestops=False)
-            if token.text in terms
-        ]
-    start, end = 0, len(text)
-    if crop and len(text) > SNIPPET_CHARS:
-        start = _word_start(text, max(0, spans[0][0] - 80)) if spans else 0
-        end = _word_end(text, min(len(text), start + SNIPPET_CHARS))
-        if end == len(text):
-            start = _word_start(text, max(0, end - SNIPPET_CHARS))
-    parts = ["… " if start > 0 else ""]
-    position = start
-    for span_start, span_end in spans:
-        if span_start < start or span_end > end:
-            continue
-        parts.append(str(escape(text[position:span_start])))
-        parts.append(f"<mark>{escape(text[span_start:span_end])}</mark>")
-        position = span_end
-    parts.append(str(escape(text[position:end])))
-    parts.append(" …" if end < len(text) else "")
-    return "".join(parts)
-
-
-# What ANALYZER does to a text, one word at a time: the same tokens (Whoosh's default
-# pattern), lower-cased; stop words and one-letter words stay as they are, others are
-# stemmed. A regular expression and a cache are five times faster than the token stream.
-_TOKEN = re.compile(r"[\w\*]+(?:\.?[\w\*]+)*")
-
-
-def _english_spans(text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
-    """The spans of the words of `text` whose English term is in `terms`.
-
-    Only the words that start like a term are analysed: a stem is its word's beginning
-    but for its last two letters at most (`observatori` for `observatory`, `die` for
-    `dying`), so a regular expression of those beginnings finds every candidate in C,
-    and each candidate that begins a token is checked exactly.
-    """
-    spans = []
-    for candidate in _beginnings(terms).finditer(text):
-        start = candidate.start()
-        before = text[start - 1] if start else " "
-        if _joins(before) or (before == "." and start > 1 and _joins(text[start - 2])):
-            continue  # inside a token (`U.S`, `a*b`): its start is elsewhere
-        token = _TOKEN.match(text, start)
-        if token and _english_term(token.group().lower()) in terms:
-            if not spans or spans[-1][1] <= start:
-                spans.append(token.span())
-    return spans
-
-
-def _joins(char: str) -> bool:
-    """Whether `char` continues a token (what `_TOKEN` counts as part of a word)."""
-    return char.isalnum() or char in "_*"
-
-
-@lru_cache(maxsize=256)
-def _beginnings(terms: frozenset[str]) -> re.Pattern[str]:
-    starts = sorted({term[: max(1, len(term) - 2)] for term in terms}, key=len, reverse=True)
-    return re.compile("|".join(map(re.escape, starts)), re.IGNORECASE)
-
-
-@lru_cache(maxsize=65536)
-def _english_term(word: str) -> str:
-    if len(word) < 2 or word in STOP_LIST:
-        return word
-    return stem_english(word)
-
-
-def _word_start(text: str, index: int) -> int:
-    """Move `index` forward to the start of a word (or leave it at 0)."""
-    if index <= 0:
-        return 0
-    space = text.find(" ", index)
-    return space + 1 if 0 <= space < index + 30 else index
-
-
-def _word_end(text: str, index: int) -> int:
-    """Move `index` back to the end of a word (or leave it at the end)."""
-    if index >= len(text):
-        return len(text)
-    space = text.rfind(" ", index - 30, index)
-    return space if space > 0 else index
-
-
 def highlight_article(
-    archive: WhooshArchive,
+    snapshot: Snapshot,
     stored: StoredArticle,
     query_text: str,
     paragraphs: range | None = None,
-) -> tuple[list[str], list[str]]:
-    """Return paragraphs (all, or those in `paragraphs`) and each digest sentence as HTML
-    with the query's words marked.
+) -> tuple[list[Marked], list[Marked]]:
+    """Return paragraphs (all, or those in `paragraphs`) and each digest sentence with the
+    query's words marked.
 
     Every word of the query counts (as if joined by OR), close spellings of rare words too,
     so a reader arriving from a search sees every hit.
     """
-    searcher = archive.searcher()
+    searcher = snapshot.searcher
     text = clean_query(query_text)
     terms: frozenset[str] = frozenset()
     if text and searcher.doc_count_all():
         query = parse_query(text, any_term=True, fields=searched_fields(searcher))
         if query is not NullQuery:
             terms = _highlight_terms(searcher, _tolerant(query, _typos(searcher, text)))
-    analyzer = analyzer_for(stored.article.language)
+    language = stored.article.language
     every = stored.article.paragraphs
     shown = every if paragraphs is None else [every[n] for n in paragraphs if n < len(every)]
-    html = [highlight_text(p, terms, crop=False, analyzer=analyzer) for p in shown]
-    digest = [
-        highlight_text(s.text, terms, crop=False, analyzer=analyzer)
-        for s in stored.digest.sentences
-    ]
-    return html, digest
+    marked = [mark(p, terms, language, crop=False) for p in shown]
+    digest = [mark(s.text, terms, language, crop=False) for s in stored.digest.sentences]
+    return marked, digest
