@@ -48,6 +48,16 @@ def make_article(
     )
 
 
+@pytest.fixture(scope="session")
+def typesense_server(tmp_path_factory):
+    """One real Typesense server on 127.0.0.1 for the session; tests use collections of
+    their own in it (see tests/typesense_servers.py)."""
+    from typesense_servers import typesense_node
+
+    with typesense_node(tmp_path_factory.mktemp("typesense")) as node:
+        yield node
+
+
 @pytest.fixture
 def index_dir(tmp_path: Path) -> Path:
     return tmp_path / "index"

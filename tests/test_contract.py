@@ -29,14 +29,6 @@ from index.whoosh_backend import WhooshArchive
 BACKENDS = ("whoosh", "typesense")
 
 
-@pytest.fixture(scope="session")
-def typesense_server(tmp_path_factory):
-    from typesense_servers import typesense_node
-
-    with typesense_node(tmp_path_factory.mktemp("typesense")) as node:
-        yield node
-
-
 def typesense_settings(node, prefix: str) -> dict[str, str]:
     return {
         "backend": "typesense",

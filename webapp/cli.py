@@ -425,6 +425,52 @@ def restore(source, index_dir, force, wait) -> None:
 
 
 @main.command()
+@click.option(
+    "--to",
+    "to",
+    type=click.Choice(["typesense", "whoosh"]),
+    required=True,
+    help="The backend to copy into.",
+)
+@index_option
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar (default: when stderr is a terminal).",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 10_000),
+    default=500,
+    show_default=True,
+    help="Articles per write.",
+)
+@wait_option("Seconds to wait for another writer of the target to finish.")
+def migrate(to, index_dir, progress, batch, wait) -> None:
+    """Copy the archive into another backend, digests and stories as they are.
+
+    `--to typesense` copies the Whoosh folder (--index, or $PRECIS_INDEX) into the cluster
+    named by $PRECIS_TYPESENSE_NODES; `--to whoosh` copies the cluster back into the
+    folder. Resumable: run it again after an interruption and it copies what is left.
+    The counts are checked at the end.
+    """
+    from index.transfer import migrate as copy_archive
+
+    settings = _settings()
+    folder = {**settings, "backend": "whoosh", "index": index_dir or settings["index"]}
+    cluster = {**settings, "backend": "typesense"}
+    source_settings, target_settings = (folder, cluster) if to == "typesense" else (cluster, folder)
+    try:
+        source = open_archive(source_settings)
+        target = open_archive(target_settings, create=True)
+        show = sys.stderr.isatty() if progress is None else progress
+        report = copy_archive(source, target, progress=_progress(show), batch=batch, timeout=wait)
+    except ArchiveError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{source.location} -> {target.location}: {report.summary()}")
+
+
+@main.command()
 @index_option
 @click.option(
     "--jsonl",

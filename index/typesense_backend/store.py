@@ -342,35 +342,34 @@ class TypesenseArchive:
                     f"{failed[0].get('error', failed[0])}; the rest of the batch was written"
                 )
 
-    def _import_batch(self, name: str, batch: list[dict], action: str) -> list[dict]:
-        """Import one batch, retried while the cluster elects a leader."""
+    def _write(self, function, *args):
+        """Make a write, retried for WRITE_PATIENCE seconds while the cluster can't take it
+        (a node down, a leader being elected: followers answer 500 meanwhile)."""
         deadline = time.monotonic() + WRITE_PATIENCE
         while True:
             try:
-                return self._documents(name).import_(batch, {"action": action})
-            except _RETRYABLE as error:
-                if time.monotonic() > deadline:
-                    raise ArchiveWriteError(f"Typesense did not take the write: {error}") from error
-                time.sleep(0.5)
-            except errors.TypesenseClientError as error:
-                raise ArchiveWriteError(f"Typesense refused the write: {error}") from error
-
-    def _delete_where(self, name: str, filter_by: str) -> None:
-        deadline = time.monotonic() + WRITE_PATIENCE
-        while True:
-            try:
-                self._documents(name).delete({"filter_by": filter_by, "batch_size": 500})
-                return
-            except errors.ObjectNotFound:
-                return
+                return function(*args)
+            except (errors.ObjectNotFound, errors.ObjectAlreadyExists):
+                raise
             except _RETRYABLE as error:
                 if time.monotonic() > deadline:
                     raise ArchiveWriteError(
-                        f"Typesense did not take the delete: {error}"
+                        f"the Typesense cluster at {self.location} did not take a write for "
+                        f"{WRITE_PATIENCE:g} s ({error or type(error).__name__}); is a "
+                        "majority of its nodes up?"
                     ) from error
                 time.sleep(0.5)
             except errors.TypesenseClientError as error:
-                raise ArchiveWriteError(f"Typesense refused the delete: {error}") from error
+                raise ArchiveWriteError(f"Typesense refused a write: {error}") from error
+
+    def _import_batch(self, name: str, batch: list[dict], action: str) -> list[dict]:
+        return self._write(self._documents(name).import_, batch, {"action": action})
+
+    def _delete_where(self, name: str, filter_by: str) -> None:
+        try:
+            self._write(self._documents(name).delete, {"filter_by": filter_by, "batch_size": 500})
+        except errors.ObjectNotFound:
+            pass
 
     def search_many(self, searches: list[dict]) -> list[dict]:
         """Run searches in one request; each result, or ArchiveError for the first failed."""
@@ -514,16 +513,17 @@ class TypesenseArchive:
                 return False
             self._release_lease(current.get("holder", ""))  # a dead writer's
         try:
-            self._call(self._documents(self.meta_name).create, lease)
-        except ArchiveError as error:
-            if "already exists" in str(error):
-                return False  # another writer took it first
-            raise
+            self._write(self._documents(self.meta_name).create, lease)
+        except errors.ObjectAlreadyExists:
+            # Another writer took it first, or this one did and the answer was lost to a
+            # failover before the retry.
+            taken = self._lease()
+            return taken is not None and taken.get("holder") == holder
         return True
 
     def _renew_lease(self) -> None:
         if self._holder:
-            self._call(
+            self._write(
                 self._documents(self.meta_name)["writer"].update,
                 {"expires": time.time() + LEASE_SECONDS},
             )
@@ -532,7 +532,7 @@ class TypesenseArchive:
         current = self._lease()
         if current is not None and current.get("holder") == holder:
             try:
-                self._call(self._documents(self.meta_name)["writer"].delete)
+                self._write(self._documents(self.meta_name)["writer"].delete)
             except errors.ObjectNotFound:
                 pass
 
