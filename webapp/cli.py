@@ -112,7 +112,17 @@ def _progress(enabled: bool):
     help="Show a progress bar (default: when stderr is a terminal).",
 )
 @click.option("--if-empty", is_flag=True, help="Only ingest if the archive has no articles.")
-def ingest(paths, index_dir, prune, workers, length, algorithm, wait, progress, if_empty) -> None:
+@click.option(
+    "--dask",
+    "dask_address",
+    metavar="SCHEDULER",
+    default=None,
+    help="Read, clean and digest on a Dask cluster: its scheduler's address "
+    "(tcp://host:8786), or `local` for one on this machine with --workers workers.",
+)
+def ingest(
+    paths, index_dir, prune, workers, length, algorithm, wait, progress, if_empty, dask_address
+) -> None:
     """Add or update articles from files and folders (recursively).
 
     Reads plain text, Markdown, HTML, JSON, JSON Lines and CSV. Unchanged articles are
@@ -134,20 +144,29 @@ def ingest(paths, index_dir, prune, workers, length, algorithm, wait, progress, 
         click.echo(f"{archive.location} already holds articles; nothing to do")
         return
     show = sys.stderr.isatty() if progress is None else progress
+    common = {
+        "prune": prune,
+        "settings": digest_settings,
+        "progress": _progress(show),
+        "timeout": wait,
+        "limits": ArticleLimits(config["max_article_chars"], config["max_article_paragraphs"]),
+        "batch": config["ingest_batch"],
+    }
     try:
-        report = ingest_paths(
-            archive,
-            paths,
-            prune=prune,
-            workers=workers or config["workers"],
-            settings=digest_settings,
-            progress=_progress(show),
-            timeout=wait,
-            limits=ArticleLimits(config["max_article_chars"], config["max_article_paragraphs"]),
-            batch=config["ingest_batch"],
-        )
+        if dask_address:
+            from index.bulk import ingest_with_dask
+
+            report = ingest_with_dask(
+                archive, paths, dask_address, workers=workers or config["workers"], **common
+            )
+        else:
+            report = ingest_paths(archive, paths, workers=workers or config["workers"], **common)
     except ArchiveError as error:
         raise click.ClickException(str(error)) from error
+    except OSError as error:
+        if not dask_address:
+            raise  # a disk error: see _Commands
+        raise click.ClickException(f"Dask at {dask_address}: {error}") from error
     for problem in report.failed:
         click.echo(f"failed: {problem.where}: {problem.reason}", err=True)
     click.echo(report.summary())

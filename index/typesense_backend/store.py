@@ -306,6 +306,11 @@ class TypesenseArchive:
                 f"(schema {meta['schema_version']}, this one reads {SCHEMA_VERSION})"
             )
 
+    def connection(self) -> dict[str, Any]:
+        """What opens this archive again elsewhere (a Dask worker): the constructor's
+        arguments."""
+        return {"nodes": self.nodes, "api_key": self.api_key, "prefix": self.prefix}
+
     # --- the client ------------------------------------------------------------------------
 
     def _call(self, function, *args, **kwargs):
