@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from conftest import make_article
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from index.archive import Archive, ArchiveError, open_archive
 from index.digest import digest
@@ -109,3 +111,70 @@ def test_the_terminal_gets_colour_only_when_asked():
     marked = Marked("the ferry sails", [(4, 9)])
     assert to_terminal(marked, colour=False) == "the ferry sails"
     assert to_terminal(marked, colour=True) == "the \x1b[1;33mferry\x1b[0m sails"
+
+
+def test_the_neutral_parse_reads_the_query_language():
+    from index.query import parse
+
+    parsed = parse('harbour "electric ferry" -diesel NOT "old boat" title:budget teles*')
+    assert [(c.words, c.field, c.excluded, c.prefix) for c in parsed.clauses] == [
+        (("harbour",), "", False, False),
+        (("electric", "ferry"), "", False, False),
+        (("diesel",), "", True, False),
+        (("old", "boat"), "", True, False),
+        (("budget",), "title", False, False),
+        (("teles",), "", False, True),
+    ]
+    assert parse("ferry OR boat").any_word
+    typing = parse(SearchRequest(query="harbour fe", typing=True))
+    assert typing.typed == "fe" and typing.clauses[-1].prefix
+    assert parse("“curly quotes” smith:x").clauses[0].words == ("curly", "quotes")
+    assert parse("-( NOT").clauses == []
+
+
+WORDS = ["harbour", "ferry", "electric", "council", "budget", "the", "running"]
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(WORDS),
+            st.sampled_from(WORDS).map(lambda w: f"-{w}"),
+            st.sampled_from(WORDS).map(lambda w: f"title:{w}"),
+            st.lists(st.sampled_from(WORDS), min_size=2, max_size=3).map(
+                lambda ws: '"' + " ".join(ws) + '"'
+            ),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_both_backends_read_the_same_words_from_a_query(pieces):
+    """The Whoosh backend parses with Whoosh's parser, the Typesense backend from the
+    neutral form: they must agree on which words are wanted and which excluded."""
+    from whoosh.query import Not, Phrase
+    from whoosh.query import Term as WhooshTerm
+
+    from index.query import clean_query, parse
+    from index.whoosh_backend.search import _parser
+
+    text = " ".join(pieces)
+    parsed = parse(text)
+    wanted = {t for c in parsed.required for t in terms(" ".join(c.words))}
+    excluded = {t for c in parsed.excluded for t in terms(" ".join(c.words))}
+    found: dict[bool, set[str]] = {True: set(), False: set()}
+
+    def walk(node, negated=False):
+        if isinstance(node, Not):
+            walk(node.query, True)
+        elif isinstance(node, Phrase):
+            found[negated].update(node.words)
+        elif isinstance(node, WhooshTerm):
+            found[negated].add(node.text)
+        elif not node.is_leaf():
+            for child in node.children():
+                walk(child, negated)
+
+    walk(_parser(False).parse(clean_query(text)))
+    assert found[False] == wanted and found[True] == excluded, text
