@@ -13,8 +13,10 @@ article of the source is in the target, with as many paragraphs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import IO
 
 from .archive import DEFAULT_WRITE_TIMEOUT, Archive, ArchiveError
 from .models import StoredArticle
@@ -109,3 +111,12 @@ def _verify(
             f"the source has {len(paragraphs):,} and {expected:,}. Run the migration again"
         )
 
+
+
+def export_jsonl(archive: Archive, out: IO[str]) -> int:
+    """Write every article as one JSON line in the public record shape; return the count."""
+    count = 0
+    for stored in archive.articles():
+        out.write(json.dumps(stored.public_record(), ensure_ascii=False) + "\n")
+        count += 1
+    return count
