@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 import uuid
 
 import pytest
@@ -133,6 +134,8 @@ def test_the_word_being_typed_is_a_prefix(backend):
     store_articles(backend, [ferry(), LIBRARY])
     typing = backend.search(SearchRequest(query="council libr", typing=True))
     assert ids(typing)[0] == "library" and typing.total == 1
+    hit = typing.results[0].hits[0]
+    assert [hit.marked.text[a:b] for a, b in hit.marked.marks] == ["council", "library"]
     assert ids(backend.search(SearchRequest(query="libr"))) == []  # a finished word
 
 
@@ -312,3 +315,22 @@ def test_the_web_app_serves_either_backend(backend, tmp_path):
         api = client.get("/api/search?q=ferry").get_json()
         assert api["results"][0]["hits"][0]["marks"]
         assert client.get("/articles/ferry?q=ferry").status_code == 200
+
+
+def test_a_dead_writers_lease_is_taken_over(typesense_server):
+    """Typesense only: a writer killed while holding the lease (it can't release it) blocks
+    the next one until the lease expires, then no longer."""
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    archive = open_archive(typesense_settings(typesense_server, prefix), create=True)
+    try:
+        assert archive._take_lease("killed-writer")
+        with pytest.raises(ArchiveBusy):
+            with archive.writing(timeout=0.5):
+                pass
+        archive._documents(archive.meta_name)["writer"].update({"expires": time.time() - 1})
+        with archive.writing(timeout=5):
+            assert archive._lease()["holder"] != "killed-writer"
+        assert archive._lease() is None  # released
+    finally:
+        archive.drop()
+        archive.shutdown()

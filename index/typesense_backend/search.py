@@ -163,7 +163,9 @@ def search_page(archive: TypesenseArchive, request: SearchRequest) -> SearchPage
         others = _facet_counts(result)
         for facet in _FILTERED_FACETS[name]:
             counts[facet] = others.get(facet, {})
-    results_shown = _results(archive, main.get("grouped_hits", []), wanted, request)
+    results_shown = _results(
+        archive, main.get("grouped_hits", []), wanted, request, parsed.typed.lower()
+    )
     return SearchPage(
         request,
         total,
@@ -222,8 +224,15 @@ _KEYED = {"source", "category", "author"}
 
 
 def _results(
-    archive: TypesenseArchive, groups: list[dict], wanted: list[str], request: SearchRequest
+    archive: TypesenseArchive,
+    groups: list[dict],
+    wanted: list[str],
+    request: SearchRequest,
+    typed: str = "",
 ) -> list[ArticleResult]:
+    """The page's results: records read in one request, hits marked with the query's terms
+    and the tokens Typesense matched (close spellings), and the completions of the word
+    being typed found in each hit."""
     chosen = []  # (article key, score, [(para, matched tokens)])
     for group in groups:
         hits = group.get("hits", [])
@@ -240,12 +249,15 @@ def _results(
         if stored is None:  # written while we searched: its record is not there yet
             continue
         matched = {token for _, tokens in paragraphs for token in tokens}
-        shown_terms = frozenset(wanted) | frozenset(_stems(matched))
-        hits = [
-            Hit(para, mark(stored.article.paragraphs[para], shown_terms, stored.article.language))
-            for para, _ in sorted(paragraphs)
-            if para < len(stored.article.paragraphs)
-        ]
+        shown_terms = frozenset(wanted) | matched | frozenset(_stems(matched))
+        language = stored.article.language
+        hits = []
+        for para, _ in sorted(paragraphs):
+            if para >= len(stored.article.paragraphs):
+                continue
+            text = stored.article.paragraphs[para]
+            completed = {t for t in terms(text, language) if typed and t.startswith(typed)}
+            hits.append(Hit(para, mark(text, shown_terms | completed, language)))
         results.append(_article_result(stored, score, hits, shown_terms))
     if request.group and results:
         versions = versions_of(archive, [r.id for r in results], records_of=records)

@@ -26,11 +26,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 import uuid
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -60,7 +61,10 @@ from ..versions import BandTable
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-LEASE_SECONDS = 600  # a writer that died leaves its lock for this long at most
+# The writer lease: renewed every RENEW_SECONDS while held, so a writer that dies (SIGKILL,
+# a lost machine) blocks the next one for LEASE_SECONDS at most.
+LEASE_SECONDS = 60
+RENEW_SECONDS = 10
 IMPORT_BATCH = 500  # documents per import request
 READ_BATCH = 100  # records per filtered read
 # Every request is retried on the next node: a node that is down or has lost its leader
@@ -497,11 +501,27 @@ class TypesenseArchive:
                 )
             time.sleep(0.2)
         self._holder = holder
+        stop = threading.Event()
+        heartbeat = threading.Thread(
+            target=self._keep_lease, args=(holder, stop), name="precis-lease", daemon=True
+        )
+        heartbeat.start()
         try:
             yield
         finally:
+            stop.set()
+            heartbeat.join()
             self._holder = ""
             self._release_lease(holder)
+
+    def _keep_lease(self, holder: str, stop: threading.Event) -> None:
+        """Push the lease's expiry on while the writer runs; a failed renewal (a leader
+        being elected) is tried again at the next beat, well within LEASE_SECONDS."""
+        while not stop.wait(RENEW_SECONDS):
+            with suppress(Exception):
+                self._documents(self.meta_name)["writer"].update(
+                    {"expires": time.time() + LEASE_SECONDS}
+                )
 
     def _lease(self) -> dict | None:
         try:
@@ -526,13 +546,6 @@ class TypesenseArchive:
             return taken is not None and taken.get("holder") == holder
         return True
 
-    def _renew_lease(self) -> None:
-        if self._holder:
-            self._write(
-                self._documents(self.meta_name)["writer"].update,
-                {"expires": time.time() + LEASE_SECONDS},
-            )
-
     def _release_lease(self, holder: str) -> None:
         current = self._lease()
         if current is not None and current.get("holder") == holder:
@@ -548,7 +561,6 @@ class TypesenseArchive:
         bands: Mapping[str, bytes] | None = None,
     ) -> None:
         """Store `articles` and delete `delete` (see the module docstring for the order)."""
-        self._renew_lease()
         for article_id in delete:  # record first: a search never shows half an article
             self._delete_where(self.articles_name, f"id:={article_key(article_id)}")
             self._delete_where(self.paragraphs_name, f"article_key:={article_key(article_id)}")
