@@ -137,6 +137,9 @@ def test_the_word_being_typed_is_a_prefix(backend):
     hit = typing.results[0].hits[0]
     assert [hit.marked.text[a:b] for a, b in hit.marked.marks] == ["council", "library"]
     assert ids(backend.search(SearchRequest(query="libr"))) == []  # a finished word
+    # A whole word not yet followed by a space is still found as itself, stemmed.
+    assert ids(backend.search(SearchRequest(query="ferries", typing=True))) == ["ferry"]
+    backend.search(SearchRequest(query="the", typing=True))  # a stop word so far
 
 
 def test_close_spellings_are_found(backend):

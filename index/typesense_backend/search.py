@@ -56,6 +56,13 @@ def _stems(words: Iterable[str]) -> list[str]:
     return [found for word in words if (found := term(word)) is not None]
 
 
+def typed_prefix(word: str) -> str:
+    """What a word being typed is matched as, a prefix of the paragraphs' terms: its own
+    term ("ferries" -> "ferri", which "ferri" itself starts with; "libr" stays "libr"), or
+    the word as typed when it is a stop word so far ("the" on the way to "theatre")."""
+    return term(word) or word.lower()
+
+
 def _query_text(parsed: ParsedQuery) -> tuple[str, list[str], list[str]]:
     """Typesense's `q`, its filters for field-limited clauses, and the query's stems."""
     pieces: list[str] = []
@@ -63,6 +70,10 @@ def _query_text(parsed: ParsedQuery) -> tuple[str, list[str], list[str]]:
     wanted: list[str] = []
     typed: Clause | None = None
     for clause in parsed.clauses:
+        simple = not (clause.excluded or clause.field or clause.phrase)
+        if clause.prefix and simple and typed is None:
+            typed = clause  # Typesense completes the last word only: it goes last
+            continue
         stems = _stems(clause.words)
         if not stems:
             continue
@@ -73,14 +84,12 @@ def _query_text(parsed: ParsedQuery) -> tuple[str, list[str], list[str]]:
         if clause.field:
             field = f"{clause.field}_stems"
             filters.extend(f"{field}:{quoted(stem)}" for stem in stems)
-        elif clause.prefix and typed is None and not clause.phrase:
-            typed = clause
         elif clause.phrase:
             pieces.append(f'"{" ".join(stems)}"')
         else:
             pieces.append(stems[0])
-    if typed is not None:  # Typesense completes the last word only
-        pieces.append(typed.words[0].lower())
+    if typed is not None:
+        pieces.append(typed_prefix(typed.words[0]))
     positive = [p for p in pieces if not p.startswith("-")]
     q = " ".join(pieces) if positive else ("*" if filters else "")
     return q, filters, wanted
@@ -133,19 +142,15 @@ def search_page(archive: TypesenseArchive, request: SearchRequest) -> SearchPage
         "highlight_fields": "stems",
         "highlight_affix_num_tokens": 0,
     }
-    searches = [_page_search(base, request, field_filters)]
-    for name in _active(request):
-        searches.append(_facet_search(base, request, field_filters, name))
-    results = archive.search_many(searches)
+    results = archive.search_many(_searches(base, request, field_filters))
     if not results[0].get("out_of"):
         return SearchPage(request, 0, [], "The archive is empty: add some articles first.")
     message = ""
     if not results[0]["found"] and words > 1 and not loose:
         base["drop_tokens_threshold"] = 10**6  # no article has all the words: some will do
-        searches[0] = _page_search(base, request, field_filters)
-        retried = archive.search_many([searches[0]])[0]
-        if retried["found"]:
-            results[0] = retried
+        retried = archive.search_many(_searches(base, request, field_filters))
+        if retried[0]["found"]:
+            results = retried
             message = "No article has all of these words; below, articles with some of them."
     main = results[0]
     total = int(main["found"])
@@ -163,9 +168,8 @@ def search_page(archive: TypesenseArchive, request: SearchRequest) -> SearchPage
         others = _facet_counts(result)
         for facet in _FILTERED_FACETS[name]:
             counts[facet] = others.get(facet, {})
-    results_shown = _results(
-        archive, main.get("grouped_hits", []), wanted, request, parsed.typed.lower()
-    )
+    typed = typed_prefix(parsed.typed) if parsed.typed else ""
+    results_shown = _results(archive, main.get("grouped_hits", []), wanted, request, typed)
     return SearchPage(
         request,
         total,
@@ -179,6 +183,14 @@ def search_page(archive: TypesenseArchive, request: SearchRequest) -> SearchPage
 
 
 _FACETS = ("source", "category", "author", "year")
+
+
+def _searches(base: dict, request: SearchRequest, field_filters: list[str]) -> list[dict]:
+    """The page's search, then one per active filter for the facets it filters."""
+    searches = [_page_search(base, request, field_filters)]
+    for name in _active(request):
+        searches.append(_facet_search(base, request, field_filters, name))
+    return searches
 
 
 def _page_search(base: dict, request: SearchRequest, field_filters: list[str]) -> dict:
