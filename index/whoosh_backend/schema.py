@@ -43,7 +43,7 @@ def analyzer_for(language: str) -> Analyzer:
         RegexTokenizer(TOKEN.pattern)
         | LowercaseFilter()
         | StopFilter(stoplist=stop_words(code), minsize=MIN_TERM_LETTERS)
-        | StemFilter(stemfn=stemmer(code))
+        | StemFilter(stemfn=stemmer(code), cachesize=None)  # the stemmer has its cache
     )
 
 
