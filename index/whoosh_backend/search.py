@@ -19,8 +19,8 @@ Flow for one request:
 4. The page's articles are ranked (more of the words, then the best paragraph's score with
    article-level evidence and a proximity bonus), or listed newest first; a short last
    page is filled with articles that have some of the words, marked with those they lack.
-   Only the paragraphs shown are highlighted: `<mark>` around the query terms, every other
-   character escaped.
+   Only the paragraphs shown are highlighted: the places of the query's terms, as spans
+   (`index.marking`); the pages and the CLI render them.
 5. The digest shown is query-focused: stored candidate sentences holding query terms
    are preferred (`digest.focus`), and highlighted too.
 

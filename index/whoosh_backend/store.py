@@ -47,6 +47,7 @@ from ..archive import (
 from ..models import (
     ArchiveStats,
     KnownArticle,
+    Marked,
     SearchPage,
     SearchRequest,
     StoredArticle,
@@ -229,9 +230,9 @@ class WhooshArchive:
 
     def highlight(
         self, stored: StoredArticle, query: str, paragraphs: range | None = None
-    ) -> tuple[list[str], list[str]]:
+    ) -> tuple[list[Marked], list[Marked]]:
         """Return the article's paragraphs (those in `paragraphs`, or all) and digest
-        sentences as HTML, query words marked."""
+        sentences, the query's words marked."""
         with self.reading() as snapshot:
             return highlight_article(snapshot, stored, query, paragraphs)
 
