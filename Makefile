@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: run test lint bench bench-million loadtest install install-dev assets clean
+.PHONY: run test lint bench bench-scaling bench-million loadtest install install-dev assets clean
 
 run: install assets
 	$(BIN)/precis ingest --if-empty samples
@@ -33,6 +33,11 @@ bench: install-dev assets
 	$(BIN)/python bench/digests.py
 	$(BIN)/python bench/cleaning.py
 	$(BIN)/python bench/duplicates.py --ingest
+
+# Whoosh beside Typesense (one node and three) on the same 100,000 paragraphs: ingest,
+# search in-process and over HTTP, memory (docs/scaling.md; about 40 minutes).
+bench-scaling: install-dev assets
+	$(BIN)/python bench/scaling.py --paragraphs 100000
 
 # The same search benchmark at 1,000,000 paragraphs (an hour or more; 5 GB of disk in /tmp).
 bench-million: install-dev assets
