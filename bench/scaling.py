@@ -256,16 +256,22 @@ def over_http(backend: Backend, sets: dict[str, list[SearchRequest]], work: Path
         backend.figures["Typesense RSS after searches (MB)"] = backend.typesense_rss() / MB
 
 
+def say(message: str) -> None:
+    """Progress on stderr, timed, to line up with the machine's other load."""
+    print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
 def measure(backend: Backend, source: Path, sets: dict, work: Path) -> None:
-    print(f"== {backend.name}", file=sys.stderr, flush=True)
+    say(f"== {backend.name}")
     try:
         with servers(backend, work):
+            say("servers up; ingesting")
             ingest(backend, source)
-            print(f"   ingested in {backend.figures['ingest (s)']:.0f} s", file=sys.stderr)
+            say(f"ingested in {backend.figures['ingest (s)']:.0f} s")
             in_process(backend, sets)
-            print("   in-process searches done", file=sys.stderr, flush=True)
+            say("in-process searches done")
             over_http(backend, sets, work)
-            print("   HTTP searches done", file=sys.stderr, flush=True)
+            say("HTTP searches done")
     except Exception as error:  # reported in the tables; the other backends still run
         backend.error = f"{type(error).__name__}: {error}"
         traceback.print_exc()
