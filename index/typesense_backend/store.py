@@ -369,7 +369,16 @@ class TypesenseArchive:
                     ) from error
                 time.sleep(0.5)
             except errors.TypesenseClientError as error:
-                raise ArchiveWriteError(f"Typesense refused a write: {error}") from error
+                if not isinstance(error.__cause__, json.JSONDecodeError):
+                    raise ArchiveWriteError(f"Typesense refused a write: {error}") from error
+                # An import answered with an empty body (seen from a three-node cluster
+                # under load): its outcome is unknown, and upserts can simply be redone.
+                if time.monotonic() > deadline:
+                    raise ArchiveWriteError(
+                        f"the Typesense cluster at {self.location} gave no readable answer "
+                        f"to a write for {WRITE_PATIENCE:g} s"
+                    ) from error
+                time.sleep(0.5)
 
     def _import_batch(self, name: str, batch: list[dict], action: str) -> list[dict]:
         return self._write(self._documents(name).import_, batch, {"action": action})
