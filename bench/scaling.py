@@ -170,13 +170,17 @@ def ingest(backend: Backend, source: Path) -> None:
             peak = max(peak, memory.total)
             peak_servers = max(peak_servers, backend.typesense_rss())
             time.sleep(0.2)
-    backend.figures["ingest (s)"] = time.perf_counter() - began
+    elapsed = time.perf_counter() - began
     backend.figures["ingest peak memory, Precis processes (MB)"] = peak / MB
     if backend.nodes:
         backend.figures["Typesense peak RSS during ingest (MB)"] = peak_servers / MB
     if process.returncode:
         tail = log.read_text(errors="replace")[-4000:]
-        raise RuntimeError(f"precis ingest exited with {process.returncode} ({log}):\n{tail}")
+        raise RuntimeError(
+            f"precis ingest exited with {process.returncode} after {elapsed:.0f} s "
+            f"({log}): {tail.strip()}"
+        )
+    backend.figures["ingest (s)"] = elapsed
     if backend.nodes:
         time.sleep(5)  # let the servers settle before reading their memory
         backend.figures["Typesense RSS after ingest (MB)"] = backend.typesense_rss() / MB
@@ -302,7 +306,7 @@ def print_tables(backends: list[Backend], paragraphs: int, work: Path) -> None:
     print(f"\nWhoosh and Typesense at {paragraphs:,} paragraphs ({work}); CLI: {' '.join(CLI[1:])}")
     for backend in backends:
         if backend.error:
-            print(f"- {backend.name} FAILED: {backend.error.splitlines()[0]}")
+            print(f"- {backend.name} FAILED: {' / '.join(backend.error.splitlines())}")
 
     print("\nIngest (`precis ingest`, the CLI and its digest workers)\n")
     print(f"| what | {names} | " + " | ".join(f"{b.name} / Whoosh" for b in others) + " |")
