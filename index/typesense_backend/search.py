@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..articles import safe_url
-from ..digest import focus
 from ..marking import mark
 from ..models import (
     ArticleResult,
@@ -32,6 +31,7 @@ from ..models import (
 )
 from ..paging import date_bars, facet_counts, within_pages
 from ..query import Clause, ParsedQuery, parse
+from ..results import article_result
 from ..terms import term, terms
 from .store import article_key, facet_label, quoted, value_key
 
@@ -270,7 +270,7 @@ def _results(
             text = stored.article.paragraphs[para]
             completed = {t for t in terms(text, language) if typed and t.startswith(typed)}
             hits.append(Hit(para, mark(text, shown_terms | completed, language)))
-        results.append(_article_result(stored, score, hits, shown_terms))
+        results.append(article_result(stored, score, hits, shown_terms))
     if request.group and results:
         versions = versions_of(archive, [r.id for r in results], records_of=records)
         for result in results:
@@ -293,28 +293,6 @@ def _records_by_key(archive: TypesenseArchive, keys: list[str]) -> dict[str, Sto
         for document in archive._export(archive.articles_name, filter_by=f"id:[{','.join(keys)}]"):
             found[document["id"]] = StoredArticle.from_json(document["record"])
     return found
-
-
-def _article_result(
-    stored: StoredArticle, score: float, hits: list[Hit], wanted: frozenset[str]
-) -> ArticleResult:
-    article = stored.article
-    digest = stored.digest.sentences
-    if wanted:
-        digest = focus(stored.digest, stored.digest_pool, wanted, article.paragraphs)
-    return ArticleResult(
-        id=article.id,
-        title=article.headline,
-        date=article.date,
-        source=article.source,
-        category=article.category,
-        url=safe_url(article.url),
-        score=round(score, 4),
-        digest=digest,
-        hits=hits,
-        short_digest=stored.short_digest.text if stored.short_digest else "",
-        digest_marked=[mark(s.text, wanted, article.language, crop=False) for s in digest],
-    )
 
 
 def _latest(archive: TypesenseArchive, request: SearchRequest) -> SearchPage:
@@ -359,7 +337,7 @@ def _latest(archive: TypesenseArchive, request: SearchRequest) -> SearchPage:
     else:
         documents = [hit["document"] for hit in main.get("hits", [])]
     stored = {d["id"]: StoredArticle.from_json(d["record"]) for d in documents}
-    results_shown = [_article_result(s, 0.0, [], frozenset()) for s in stored.values()]
+    results_shown = [article_result(s, 0.0, [], frozenset()) for s in stored.values()]
     if request.group and results_shown:
         versions = versions_of(archive, [r.id for r in results_shown], records_of=stored)
         for result in results_shown:

@@ -52,7 +52,6 @@ from whoosh.qparser import (
 from whoosh.query import And, Not, NullQuery, Or, Phrase, Query, Term
 
 from ..articles import safe_url
-from ..digest import focus
 from ..marking import mark
 from ..models import (
     ArticleResult,
@@ -74,6 +73,7 @@ from ..query import (
     being_typed,
     clean_query,
 )
+from ..results import article_result
 from .matching import Matched, Ranking, label_of, match, ranking, split_clauses
 from .schema import ANALYZER, OTHER_LANGUAGES, WEIGHTING, make_schema
 from .tables import Matches, Tables, term_scores
@@ -736,7 +736,7 @@ def _latest(snapshot: Snapshot, request: SearchRequest) -> SearchPage:
     for article in selected[first : first + request.per_page].tolist():
         stored = _stored(searcher, tables, article)
         if stored is not None:
-            results.append(_article_result(stored, 0.0, [], frozenset()))
+            results.append(article_result(stored, 0.0, [], frozenset()))
             if request.group:
                 results[-1].versions = _versions(searcher, tables, article)
     return SearchPage(
@@ -771,29 +771,9 @@ def _result(
     hit_list = [
         Hit(int(numbers[n]), mark(paragraphs[numbers[n]], terms, language)) for _, n in shown
     ]
-    result = _article_result(stored, score, hit_list, terms)
+    result = article_result(stored, score, hit_list, terms)
     result.missing = missing
     return result
-
-
-def _article_result(stored, score: float, hits: list[Hit], terms: frozenset[str]):
-    article = stored.article
-    digest = stored.digest.sentences
-    if terms:
-        digest = focus(stored.digest, stored.digest_pool, terms, article.paragraphs)
-    return ArticleResult(
-        id=article.id,
-        title=article.headline,
-        date=article.date,
-        source=article.source,
-        category=article.category,
-        url=safe_url(article.url),
-        score=round(score, 4),
-        digest=digest,
-        hits=hits,
-        short_digest=stored.short_digest.text if stored.short_digest else "",
-        digest_marked=[mark(s.text, terms, article.language, crop=False) for s in digest],
-    )
 
 
 # --- highlighting -------------------------------------------------------------------------
