@@ -108,8 +108,9 @@ class Archive(Protocol):
         """Every stored article, in id order (export, migration)."""
         ...
 
-    def records(self, ids: Sequence[str]) -> dict[str, StoredArticle]:
-        """The stored articles with these ids that exist (newest write), by id."""
+    def records(self, ids: Sequence[str], *, fresh: bool = True) -> dict[str, StoredArticle]:
+        """The stored articles with these ids that exist, by id: the newest write, or with
+        `fresh=False` those of the view `reading` pins (what a page just searched)."""
         ...
 
     def band_table(self) -> BandTable:

@@ -142,7 +142,7 @@ class _RunRecords:
     def band_table(self) -> BandTable:
         return self.archive.band_table()
 
-    def records(self, ids: Sequence[str]) -> dict[str, StoredArticle]:
+    def records(self, ids: Sequence[str], *, fresh: bool = True) -> dict[str, StoredArticle]:
         found = {i: self.placed[i] for i in ids if i in self.placed}
         rest = [i for i in ids if i not in found]
         return found | (self.archive.records(rest) if rest else {})

@@ -360,3 +360,70 @@ class ArchiveStats:
     paragraphs: int
     size_bytes: int
     last_ingest: str  # ISO 8601 timestamp of the newest stored article, or ""
+
+
+@dataclass
+class BriefSource:
+    """An article a briefing draws on, as its list of sources names it."""
+
+    id: str
+    title: str
+    date: str
+    source: str
+    url: str  # an http(s) address or ""
+
+
+@dataclass
+class BriefSentence:
+    """A sentence of a briefing, the query's words marked, and where it comes from: the
+    article (`source`, an index into `Briefing.sources`) and its paragraph (0-based)."""
+
+    marked: Marked
+    article_id: str
+    paragraph: int
+    source: int
+
+    @property
+    def text(self) -> str:
+        return self.marked.text
+
+    def to_json(self) -> dict:
+        from .marking import to_html
+
+        return {
+            "text": self.marked.text,
+            "marks": [list(span) for span in self.marked.marks],
+            "html": str(to_html(self.marked)),
+            "article": self.article_id,
+            "paragraph": self.paragraph,
+            "source": self.source,
+        }
+
+
+@dataclass
+class Briefing:
+    """One paragraph across the best-matching articles of a search: what happened,
+    sentence by sentence, each sentence traced to its article and paragraph."""
+
+    request: SearchRequest
+    total: int  # the articles (or stories) the search matches
+    read: int  # how many of the best matches the sentences were chosen from
+    sentences: list[BriefSentence]
+    sources: list[BriefSource]
+    message: str = ""
+
+    @property
+    def query(self) -> str:
+        return self.request.query
+
+    def to_json(self) -> dict:
+        """The briefing in the shape of `GET /api/briefing` and `precis brief --json`."""
+        return {
+            "query": self.query,
+            "total": self.total,
+            "read": self.read,
+            "message": self.message,
+            "text": " ".join(sentence.text for sentence in self.sentences),
+            "sentences": [sentence.to_json() for sentence in self.sentences],
+            "sources": [asdict(source) for source in self.sources],
+        }

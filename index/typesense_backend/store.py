@@ -415,7 +415,9 @@ class TypesenseArchive:
             return None
         return StoredArticle.from_json(document["record"])
 
-    def records(self, ids: Sequence[str]) -> dict[str, StoredArticle]:
+    def records(self, ids: Sequence[str], *, fresh: bool = True) -> dict[str, StoredArticle]:
+        """The stored articles with these ids, by id (always the newest write: a cluster
+        pins no view)."""
         found: dict[str, StoredArticle] = {}
         ids = list(dict.fromkeys(ids))
         for start in range(0, len(ids), READ_BATCH):

@@ -158,9 +158,22 @@ class WhooshArchive:
                 record = int(tables.article_record[article])
                 yield StoredArticle.from_json(searcher.stored_fields(record)["record"])
 
-    def records(self, ids: Sequence[str]) -> dict[str, StoredArticle]:
-        """The stored articles with these ids (newest generation), by id."""
+    def records(self, ids: Sequence[str], *, fresh: bool = True) -> dict[str, StoredArticle]:
+        """The stored articles with these ids, by id: from the newest generation, or with
+        `fresh=False` from the pinned one through the tables' record cache (callers must
+        not change those)."""
         found = {}
+        if not fresh:
+            with self.reading() as snapshot:
+                searcher, tables = snapshot.searcher, snapshot.tables
+                if not searcher.doc_count_all():
+                    return {}
+                for article_id in ids:
+                    ordinal = tables.ordinal(article_id)
+                    record = -1 if ordinal is None else int(tables.article_record[ordinal])
+                    if record >= 0:
+                        found[article_id] = tables.record(searcher, record)
+            return found
         with self.reading(fresh=True) as snapshot:
             searcher = snapshot.searcher
             for article_id in ids:
