@@ -117,6 +117,11 @@ class Archive(Protocol):
         """The story band keys of every stored article (newest write; see `versions`)."""
         ...
 
+    def frequencies(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
+        """How many paragraphs the archive holds, and in how many of them each of `terms`
+        (stemmed as `index.terms` stems) occurs: the rarity that related articles weigh."""
+        ...
+
     def read_meta(self) -> dict:
         """The archive's small metadata (last ingest and its summary)."""
         ...

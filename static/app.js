@@ -99,6 +99,11 @@
   document.addEventListener("htmx:afterSwap", (event) => {
     const source = event.detail.requestConfig && event.detail.requestConfig.elt;
     if (!source || source === box()) return; // typing keeps the focus in the box
+    const briefing = document.getElementById("briefing-heading");
+    if (briefing && event.detail.target && event.detail.target.id === "briefing") {
+      briefing.focus({ preventScroll: true }); // "Brief me": read the briefing next
+      return;
+    }
     const heading = document.getElementById("results-heading");
     if (heading) {
       heading.focus({ preventScroll: true });

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, request
 
+from index.briefing import brief
+
 from . import archive_of
 from .params import BadSearch, search_request_from
 
@@ -22,6 +24,20 @@ def search():
     except BadSearch as error:
         abort(400, description=str(error))
     return archive_of(current_app).search(search_request).to_json()
+
+
+@api.get("/briefing")
+def briefing():
+    """Return the briefing of a search (same parameters as `/api/search`) as JSON."""
+    try:
+        search_request = search_request_from(
+            request.args,
+            current_app.config["PAGE_SIZE"],
+            group=current_app.config["GROUP_VERSIONS"],
+        )
+    except BadSearch as error:
+        abort(400, description=str(error))
+    return brief(archive_of(current_app), search_request).to_json()
 
 
 @api.get("/articles/<path:article_id>")

@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from index.archive import ArchiveError
 from index.articles import safe_url
+from index.briefing import brief
 from index.marking import to_html
 
 from . import archive_of
@@ -81,6 +82,15 @@ def search_url(**changes: object) -> str:
 
 
 @pages.app_template_global()
+def briefing_url() -> str:
+    """The briefing of the current search: its query and filters, not its page."""
+    args = request.args.to_dict()
+    for name in ("typing", "page", "per_page"):
+        args.pop(name, None)
+    return url_for("pages.briefing", **args)
+
+
+@pages.app_template_global()
 def live(url: str) -> Markup:
     """Return the htmx attributes that load `url` into the results without a page load."""
     return Markup(
@@ -119,6 +129,26 @@ def search():
         # The first keystroke of a new search (static/app.js): a new history entry, which
         # the following keystrokes then only update.
         response.headers["HX-Push-Url"] = request.full_path.rstrip("?")
+    return response
+
+
+@pages.get("/briefing")
+def briefing():
+    """A briefing across the best matches of a search: loaded into the results page by
+    "Brief me" (htmx), or a page of its own without JavaScript."""
+    search_request = search_request_from(
+        request.args,
+        current_app.config["PAGE_SIZE"],
+        lenient=True,
+        group=current_app.config["GROUP_VERSIONS"],
+    )
+    found = brief(archive_of(current_app), search_request)
+    partial = bool(request.headers.get("HX-Request"))
+    template = "_briefing.html" if partial else "briefing.html"
+    response = make_response(
+        render_template(template, briefing=found, query=search_request.query, partial=partial)
+    )
+    response.vary.add("HX-Request")
     return response
 
 

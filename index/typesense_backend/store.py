@@ -66,6 +66,7 @@ SCHEMA_VERSION = 1
 LEASE_SECONDS = 60
 RENEW_SECONDS = 10
 IMPORT_BATCH = 500  # documents per import request
+MULTI_SEARCH_LIMIT = 50  # Typesense's default cap on the searches of one multi_search
 READ_BATCH = 100  # records per filtered read
 # Every request is retried on the next node: a node that is down or has lost its leader
 # answers with an error, the client moves on.
@@ -479,6 +480,31 @@ class TypesenseArchive:
             size_bytes=0,  # the cluster's memory is reported by its own metrics
             last_ingest=self.read_meta().get("last_ingest", ""),
         )
+
+    def frequencies(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
+        """The paragraph count and each term's paragraph frequency: one search per term
+        (no hits, no typos, no prefix), MULTI_SEARCH_LIMIT to a request."""
+        collection = self._call(self.collection(self.paragraphs_name).retrieve)
+        found: dict[str, int] = {}
+        words = list(dict.fromkeys(terms))
+        for start in range(0, len(words), MULTI_SEARCH_LIMIT):
+            chunk = words[start : start + MULTI_SEARCH_LIMIT]
+            searches = [
+                {
+                    "collection": self.paragraphs_name,
+                    "q": word,
+                    "query_by": "stems",
+                    "per_page": 0,
+                    "num_typos": 0,
+                    "prefix": "false",
+                    "drop_tokens_threshold": 0,
+                    "typo_tokens_threshold": 0,
+                }
+                for word in chunk
+            ]
+            for word, result in zip(chunk, self.search_many(searches), strict=True):
+                found[word] = int(result.get("found", 0))
+        return int(collection.get("num_documents", 0)), found
 
     def read_meta(self) -> dict:
         try:

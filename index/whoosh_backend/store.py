@@ -184,6 +184,17 @@ class WhooshArchive:
                     )
         return found
 
+    def frequencies(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
+        """The paragraph count and each term's paragraph frequency (the pinned view; cached
+        per generation by the tables)."""
+        with self.reading() as snapshot:
+            searcher, tables = snapshot.searcher, snapshot.tables
+            if not searcher.doc_count_all():
+                return 0, {}
+            return searcher.doc_count(), {
+                word: tables.doc_frequency(searcher, "text", word) for word in terms
+            }
+
     def band_table(self) -> BandTable:
         """The band keys of every stored article, newest generation (see `versions`)."""
         with self.reading(fresh=True) as snapshot:
