@@ -97,6 +97,7 @@ def feed_url(search: SearchRequest, external: bool = False) -> str:
     return url_for("feeds.feed", _external=external, **feed_args(search))
 
 
+@feeds.app_template_global()
 def feed_title(search: SearchRequest) -> str:
     """`Precis: “QUERY”` (or `Precis: newest articles`), then the filters by name."""
     query = " ".join(search.query.split())
