@@ -216,32 +216,34 @@ def feed():
     search = replace(search, sort="date", page=1, per_page=FEED_ENTRIES, typing=False)
     archive = archive_of(current_app)
     page = archive.search(search)
+    # A date-sorted search fills no page with partial matches (results "missing" words);
+    # should a backend do so, they stay out of the feed: they do not match.
     results = [result for result in page.results if not result.missing][:FEED_ENTRIES]
     records = archive.records([result.id for result in results])
 
     self_url = xml_text(feed_url(search, external=True))
-    feed = FeedGenerator()
-    feed.id(self_url)
-    feed.title(xml_text(feed_title(search)))
+    atom = FeedGenerator()
+    atom.id(self_url)
+    atom.title(xml_text(feed_title(search)))
     if page.message:
-        feed.subtitle(xml_text(page.message))
-    feed.author(name="Precis")
-    feed.generator("Precis")
-    feed.link(href=self_url, rel="self", type=FEED_TYPE)
+        atom.subtitle(xml_text(page.message))
+    atom.author(name="Precis")
+    atom.generator("Precis")
+    atom.link(href=self_url, rel="self", type=FEED_TYPE)
     search_page = url_for("pages.search", **feed_args(search), sort="date")
-    feed.link(href=xml_text(_absolute(search_page)), rel="alternate", type="text/html")
+    atom.link(href=xml_text(_absolute(search_page)), rel="alternate", type="text/html")
     newest: datetime | None = None
     for result in results:
         stored = records.get(result.id)
         if stored is None:  # deleted since the search: its page would be a 404
             continue
-        updated = _add_entry(feed, result, stored, search.query)
+        updated = _add_entry(atom, result, stored, search.query)
         newest = updated if newest is None else max(newest, updated)
     if newest is None:
         newest = _utc(str(archive.read_meta().get("last_ingest", ""))) or EPOCH
-    feed.updated(newest)
+    atom.updated(newest)
 
-    body = feed.atom_str(pretty=True)
+    body = atom.atom_str(pretty=True)
     response = Response(body, content_type=f"{FEED_TYPE}; charset=utf-8")
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])
     response.last_modified = newest
