@@ -2,8 +2,8 @@
 
 Settings come from `webapp.settings` (defaults, then `PRECIS_*` variables), then
 from the `config` mapping given here (tests pass a temporary index this way).
-Pages live in `views`, the JSON API in `api`; both reach the engine only
-through the archive's plain functions. Every request reads one snapshot of the
+Pages live in `views`, the JSON API in `api`, the Atom feeds of searches in `feed`; all
+reach the engine only through the archive's plain functions. Every request reads one snapshot of the
 index from start to finish (`WhooshArchive.reading`), so a search that runs while
 an ingest commits sees the archive wholly before or wholly after it.
 """
@@ -80,11 +80,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 # Once per generation and process, after the answer: not in its way.
                 archive.warm_in_background()
 
-    from . import add, api, views
+    from . import add, api, feed, views
 
     app.register_blueprint(views.pages)
     app.register_blueprint(api.api)
     app.register_blueprint(add.adding)
+    app.register_blueprint(feed.feeds)
     views.register_error_pages(app)
     return app
 
