@@ -36,7 +36,7 @@ import numpy as np
 from .archive import Archive
 from .articles import safe_url
 from .marking import mark
-from .models import BriefSentence, BriefSource, Briefing, PoolSentence, SearchRequest
+from .models import Briefing, BriefSentence, BriefSource, PoolSentence, SearchRequest
 from .query import parse
 from .terms import term
 

@@ -24,7 +24,9 @@ from .query import OPERATORS
 from .terms import MIN_TERM_LETTERS, TOKEN, language_code, stemmer, stop_words
 
 RELATED = 5  # articles shown
-KEY_WORDS = 16  # the words that describe an article (BBC: 8 words 0.81 same category, 12 0.85, 16 0.865, 24 0.863)
+# The words that describe an article (same category on BBC: 8 words 0.81, 12 0.85, 16 0.865,
+# 24 0.863).
+KEY_WORDS = 16
 HEADLINE_WEIGHT = 1  # a headline word counts as this many occurrences (BBC: 3 was no better)
 CANDIDATE_TERMS = 60  # the most frequent terms whose rarity is looked up
 MIN_LETTERS = 3  # shorter words rarely say what an article is about
