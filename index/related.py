@@ -30,6 +30,7 @@ KEY_WORDS = 16
 HEADLINE_WEIGHT = 1  # a headline word counts as this many occurrences (BBC: 3 was no better)
 CANDIDATE_TERMS = 60  # the most frequent terms whose rarity is looked up
 MIN_LETTERS = 3  # shorter words rarely say what an article is about
+SHARED = 2  # a key word is in at least this many paragraphs of the archive
 
 
 def key_words(archive: Archive, stored: StoredArticle, count: int | None = None) -> list[str]:
@@ -66,7 +67,10 @@ def key_words(archive: Archive, stored: StoredArticle, count: int | None = None)
         rarity = math.log((paragraphs + 1) / (holding.get(found, 0) + 1))
         return (1 + math.log(frequency[found])) * rarity
 
-    best = sorted(candidates, key=lambda found: (-weight(found), found))[:count]
+    # A word in one paragraph only is this article's alone: it can't lead to another one
+    # (and the search would look for close spellings of it).
+    shared = [found for found in candidates if holding.get(found, 0) >= SHARED]
+    best = sorted(shared, key=lambda found: (-weight(found), found))[:count]
     return [spellings[found].most_common(1)[0][0] for found in best if weight(found) > 0]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, request
 
 from index.briefing import brief
+from index.related import RELATED, related
 
 from . import archive_of
 from .params import BadSearch, search_request_from
@@ -38,6 +39,35 @@ def briefing():
     except BadSearch as error:
         abort(400, description=str(error))
     return brief(archive_of(current_app), search_request).to_json()
+
+
+@api.get("/articles/<path:article_id>/related")
+def related_articles(article_id: str):
+    """Return the articles most related to one article (`limit`, 1-20, default 5), each
+    with its one-sentence digest; its own story's versions are never among them."""
+    raw = request.args.get("limit", "") or str(RELATED)
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 20):
+        abort(400, description="limit must be a whole number between 1 and 20")
+    found = related(
+        archive_of(current_app), article_id, int(raw), group=current_app.config["GROUP_VERSIONS"]
+    )
+    if found is None:
+        abort(404, description=f"no article with id {article_id!r}")
+    return {"article": article_id, "related": [result_summary(r) for r in found]}
+
+
+def result_summary(result) -> dict:
+    """A related article as the API gives it: what a reader needs to decide to open it."""
+    return {
+        "id": result.id,
+        "title": result.title,
+        "date": result.date,
+        "source": result.source,
+        "category": result.category,
+        "url": result.url,
+        "short_digest": result.short_digest,
+        "score": result.score,
+    }
 
 
 @api.get("/articles/<path:article_id>")

@@ -307,6 +307,88 @@ def _digest_jsonl(stream, length: str, algorithm: str) -> bool:
     return failed
 
 
+def _filter_options(function):
+    """The search filters, as `/api/search` takes them."""
+    for name, help_text in reversed(
+        [
+            ("source", "Only articles from this source."),
+            ("category", "Only articles in this category."),
+            ("author", "Only articles by this author."),
+            ("from", "Only articles dated on or after this day (YYYY-MM-DD)."),
+            ("to", "Only articles dated on or before this day (YYYY-MM-DD)."),
+        ]
+    ):
+        function = click.option(f"--{name}", f"{name}_", default="", help=help_text)(function)
+    return function
+
+
+@main.command()
+@click.argument("query")
+@index_option
+@_filter_options
+@click.option("--json", "as_json", is_flag=True, help="Print the briefing as JSON.")
+def brief(query, index_dir, source_, category_, author_, from_, to_, as_json) -> None:
+    """A briefing: one paragraph across the best matches of QUERY, each sentence with
+    its source article and paragraph."""
+    from index.briefing import brief as briefing_of
+
+    from .params import BadSearch, search_request_from
+
+    args = {"q": query, "source": source_, "category": category_, "author": author_}
+    args |= {"from": from_, "to": to_}
+    try:
+        request = search_request_from(args, 10, group=_settings()["group_versions"])
+    except BadSearch as error:
+        raise click.UsageError(str(error)) from None
+    found = briefing_of(_open(index_dir), request)
+    if as_json:
+        click.echo(json.dumps(found.to_json(), ensure_ascii=False, indent=2))
+        return
+    if not found.sentences:
+        click.echo(found.message, err=True)
+        sys.exit(1)
+    colour = _colour(sys.stdout)
+    text = " ".join(
+        f"{to_terminal(s.marked, colour)} [{s.source + 1}]" for s in found.sentences
+    )
+    click.echo(text)
+    click.echo(f"\nFrom the {found.read} best of {found.total} matching articles:")
+    for number, source in enumerate(found.sources, 1):
+        meta = " · ".join(x for x in (source.source, source.date) if x)
+        click.echo(f"[{number}] {source.title}  [{source.id}]" + (f"  {meta}" if meta else ""))
+    for sentence in found.sentences:
+        click.echo(f"  [{sentence.source + 1}] ¶{sentence.paragraph + 1} of {sentence.article_id}")
+
+
+@main.command("related")
+@click.argument("article_id", metavar="ID")
+@index_option
+@click.option(
+    "--limit", type=click.IntRange(1, 20), default=5, show_default=True, help="Articles to show."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def related_command(article_id, index_dir, limit, as_json) -> None:
+    """The articles most related to article ID (its own story's versions left out)."""
+    from index.related import related
+
+    from .api import result_summary
+
+    found = related(_open(index_dir), article_id, limit, group=_settings()["group_versions"])
+    if found is None:
+        raise click.ClickException(f"no article with id {article_id!r}")
+    if as_json:
+        summary = {"article": article_id, "related": [result_summary(r) for r in found]}
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    if not found:
+        click.echo("No related articles found.", err=True)
+    for result in found:
+        meta = " · ".join(x for x in (result.date, result.source, result.category) if x)
+        click.echo(f"{result.title}  [{result.id}]" + (f"  {meta}" if meta else ""))
+        if result.short_digest:
+            click.echo(f"  {result.short_digest}")
+
+
 @main.command()
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")

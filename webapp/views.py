@@ -22,6 +22,7 @@ from index.archive import ArchiveError
 from index.articles import safe_url
 from index.briefing import brief
 from index.marking import to_html
+from index.related import related
 
 from . import archive_of
 from .params import search_request_from
@@ -198,6 +199,7 @@ def article(article_id: str):
     paragraphs_marked, digest_marked = archive.highlight(stored, query, shown)
     return render_template(
         "article.html",
+        related=related(archive, article_id, group=current_app.config["GROUP_VERSIONS"]) or [],
         stored=stored,
         article=stored.article,
         versions=archive.versions(article_id),
