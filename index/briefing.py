@@ -72,7 +72,8 @@ def brief(archive: Archive, request: SearchRequest, *, read: int = READ) -> Brie
     asked = replace(request, page=1, per_page=read, typing=False)
     with archive.reading():
         page = archive.search(asked)
-        ids = [result.id for result in page.results]
+        # Articles that fill a short page lack some of the words: they are not matches.
+        ids = [result.id for result in page.results if not result.missing]
         records = archive.records(ids, fresh=False)
     stored = [records[i] for i in ids if i in records]
     parsed = parse(asked)
