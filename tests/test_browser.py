@@ -475,8 +475,15 @@ def test_pasted_article_is_added(page: Page) -> None:
 @pytest.mark.parametrize("scheme", ["light", "dark"])  # the pages declare both colour schemes
 @pytest.mark.parametrize(
     "path",
-    ["/search?q=ferry", f"/articles/{FERRY['id']}?q=ferry", "/add", "/", "/articles/gone"],
-    ids=["search", "article", "add", "landing", "not-found"],
+    [
+        "/search?q=ferry",
+        f"/articles/{FERRY['id']}?q=ferry",
+        "/add",
+        "/",
+        "/articles/gone",
+        "/briefing?q=ferry",
+    ],
+    ids=["search", "article", "add", "landing", "not-found", "briefing"],
 )
 def test_no_serious_accessibility_violations(page: Page, path: str, scheme: str) -> None:
     from axe_playwright_python.sync_playwright import Axe
@@ -728,5 +735,39 @@ def test_on_a_phone_results_come_first_and_filters_fold(browser: Browser, server
         expect(panel).not_to_have_attribute("open", "")
         page.locator("#results details.filters-panel > summary").click()
         expect(panel.get_by_role("link", name="science", exact=True)).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_brief_me_loads_the_briefing_in_place_and_its_links_reach_the_paragraphs(
+    page: Page,
+) -> None:
+    page.goto("/search?q=ferry")
+    expect_results_for(page, FERRY["title"])
+    page.get_by_role("link", name="Brief me").click()
+    heading = page.locator("#briefing h2")
+    expect(heading).to_have_text(re.compile(r"^Briefing: “ferry”"))
+    expect(page).to_have_url(url_has_query("ferry"))  # the results page stays
+    assert focused_id(page) == "briefing-heading"
+    sentences = page.locator("#briefing .brief-sentence")
+    assert sentences.count() >= 1
+    first = sentences.first
+    text = first.inner_text().rsplit("[", 1)[0].strip()
+    first.locator("a.cite").click()
+    expect(page).to_have_url(re.compile(r"/articles/ferry\?q=ferry#p-\d+$"))
+    anchor = page.url.rsplit("#", 1)[1]
+    expect(page.locator(f"#{anchor}")).to_contain_text(text)
+
+
+def test_brief_me_without_javascript_is_a_page_of_its_own(browser: Browser, server: Server) -> None:
+    context = new_context(browser, server, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/search?q=comet")
+        with page.expect_navigation():
+            page.get_by_role("link", name="Brief me").click()
+        expect(page).to_have_url(re.compile(r"/briefing\?q=comet$"))
+        expect(page.locator("h1#briefing-heading")).to_have_text("Briefing: “comet”")
+        expect(page.locator(".brief-sources li a")).to_have_text([COMET["title"]])
     finally:
         context.close()
