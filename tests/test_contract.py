@@ -337,3 +337,25 @@ def test_a_dead_writers_lease_is_taken_over(typesense_server):
     finally:
         archive.drop()
         archive.shutdown()
+
+
+def test_briefings_and_related_articles_on_every_backend(backend):
+    from newsroom import newsroom
+
+    from index.briefing import brief
+    from index.related import related
+
+    report = store_articles(backend, newsroom())
+    assert report.ok, report.summary()
+    paragraphs, holding = backend.frequencies(["ferri", "flood", "nothingatall"])
+    assert paragraphs == backend.stats().paragraphs
+    assert holding["nothingatall"] == 0 and 0 < holding["flood"] < paragraphs
+    assert holding["ferri"] >= 15  # every ferry paragraph, the copy's too
+    found = brief(backend, SearchRequest(query="flood"))
+    assert len({s.article_id for s in found.sentences}) >= 3
+    for sentence in found.sentences:
+        stored = backend.get(sentence.article_id)
+        assert sentence.text in stored.article.paragraphs[sentence.paragraph]
+    near = [result.id for result in related(backend, "ferry-1")]
+    assert near and not {"ferry-1", "ferry-1-copy"} & set(near)
+    assert all(article_id.startswith("ferry-") for article_id in near[:3])

@@ -191,7 +191,8 @@ class WhooshArchive:
             searcher, tables = snapshot.searcher, snapshot.tables
             if not searcher.doc_count_all():
                 return 0, {}
-            return searcher.doc_count(), {
+            paragraphs = searcher.doc_count() - int(np.count_nonzero(tables.article_live))
+            return paragraphs, {
                 word: tables.doc_frequency(searcher, "text", word) for word in terms
             }
 
