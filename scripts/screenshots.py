@@ -1,9 +1,12 @@
-"""Take the README's screenshots: the search page and an article page, served from samples/.
+"""Take the README's screenshots: the search page, an article page, a briefing and related
+articles, served from samples/.
 
 Ingests samples/ into a temporary archive, starts `precis serve` on a free port, opens
 
     /?q=ferry OR library OR Carter        -> docs/screenshots/search.png
     the seed article's page from the results (with ?q=) -> docs/screenshots/article.png
+    /?q=ferry strike, then "Brief me"     -> docs/screenshots/briefing.png
+    the related articles of sample-strike-3 -> docs/screenshots/related.png
 
 in headless Chromium (1280x900) and stops the server. Chromium is Debian's
 (/usr/lib/chromium/chromium, or $PRECIS_CHROMIUM); `playwright install` is not needed.
@@ -40,6 +43,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 QUERY = "ferry OR library OR Carter"
+BRIEFING_QUERY = "ferry strike"
+RELATED_ARTICLE = "sample-strike-3"
 VIEWPORT = {"width": 1280, "height": 900}
 
 
@@ -127,6 +132,21 @@ def shoot(base: str, out: Path) -> None:
             page.wait_for_load_state("networkidle")
             page.screenshot(path=out / "article.png")
             print(f"wrote {out / 'article.png'}")
+
+            # "Brief me" on a running story of samples/harbour-strike.jsonl.
+            page.goto("/?q=" + quote(BRIEFING_QUERY))
+            page.wait_for_load_state("networkidle")
+            page.get_by_role("link", name="Brief me").click()
+            page.locator("#briefing-heading").wait_for()
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=out / "briefing.png")
+            print(f"wrote {out / 'briefing.png'}")
+
+            # The related articles under an article of that story.
+            page.goto("/articles/" + quote(RELATED_ARTICLE, safe=""))
+            page.wait_for_load_state("networkidle")
+            page.locator("aside.related").screenshot(path=out / "related.png")
+            print(f"wrote {out / 'related.png'}")
         finally:
             browser.close()
 

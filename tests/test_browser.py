@@ -771,3 +771,12 @@ def test_brief_me_without_javascript_is_a_page_of_its_own(browser: Browser, serv
         expect(page.locator(".brief-sources li a")).to_have_text([COMET["title"]])
     finally:
         context.close()
+
+
+def test_an_article_page_shows_related_articles_with_their_digests(page: Page) -> None:
+    page.goto(f"/articles/{FERRY['id']}")
+    related = page.locator("aside.related li")
+    expect(related.first).to_be_visible()
+    expect(related.first.locator(".short-digest")).to_be_visible()
+    titles = related.locator("a").all_inner_texts()
+    assert FERRY["title"] not in titles and len(titles) >= 1
