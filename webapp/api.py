@@ -1,8 +1,17 @@
-"""The JSON API: `/api/search` and `/api/articles/<id>`, the same data the pages show."""
+"""The JSON API: `/api/search` and `/api/articles/<id>`, the same data the pages show.
+
+`/api/search?...&format=csv` or `format=jsonl` streams every match of the search, not
+just a page, as a download (see `index.export`).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, request
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, abort, current_app, request, stream_with_context
+
+from index.export import FORMATS, export, filename
+from index.models import SearchRequest
 
 from . import archive_of
 from .params import BadSearch, search_request_from
@@ -12,7 +21,8 @@ api = Blueprint("api", __name__, url_prefix="/api")
 
 @api.get("/search")
 def search():
-    """Return a page of results as JSON; bad parameters get a 400 with a message."""
+    """Return a page of results as JSON, or every match as CSV or JSON Lines (`format`);
+    bad parameters get a 400 with a message."""
     try:
         search_request = search_request_from(
             request.args,
@@ -21,7 +31,42 @@ def search():
         )
     except BadSearch as error:
         abort(400, description=str(error))
+    fmt = request.args.get("format", "") or "json"
+    if fmt != "json":
+        return export_response(search_request, fmt)
     return archive_of(current_app).search(search_request).to_json()
+
+
+def export_response(search_request: SearchRequest, fmt: str) -> Response:
+    """Stream every match of `search_request` as a download in format `fmt`.
+
+    The first match is read before the answer starts, so an archive that can't be read
+    gets an error status rather than a cut-off file.
+    """
+    if fmt not in FORMATS:
+        abort(400, description=f"format must be one of json, {', '.join(FORMATS)}")
+    matches = archive_of(current_app).every_match(search_request)
+    first = next(matches, None)
+
+    def chunks() -> Iterator[str]:
+        try:
+            yield from export(_chained(first, matches), fmt)
+        finally:
+            close = getattr(matches, "close", None)
+            if close is not None:  # the archive's view is let go if the client goes away
+                close()
+
+    response = Response(stream_with_context(chunks()), content_type=FORMATS[fmt][1])
+    name = filename(search_request.query, fmt)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _chained(first, rest) -> Iterator:
+    if first is not None:
+        yield first
+        yield from rest
 
 
 @api.get("/articles/<path:article_id>")
