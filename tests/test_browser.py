@@ -12,6 +12,7 @@ under CI (CI=true), where a missing browser is an error.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -730,3 +731,30 @@ def test_on_a_phone_results_come_first_and_filters_fold(browser: Browser, server
         expect(panel.get_by_role("link", name="science", exact=True)).to_be_visible()
     finally:
         context.close()
+
+
+def test_the_download_links_save_every_match(page: Page, tmp_path: Path) -> None:
+    page.goto("/search?q=valley&sort=date")
+    titles = result_titles(page)
+    link = page.locator("#results .download a", has_text="CSV")
+    expect(link).to_be_visible()
+    with page.expect_download() as info:
+        link.click()
+    download = info.value
+    assert download.suggested_filename == "precis-valley.csv"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    with saved.open(encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert len(titles) >= 2 and [row["title"] for row in rows] == titles
+    assert [row["source"] for row in rows][0] == LIBRARY["source"]  # newest first
+    # After a live search the link follows the new query.
+    type_query(page, "comet")
+    expect_results_for(page, COMET["title"])
+    with page.expect_download() as info:
+        page.locator("#results .download a", has_text="JSON Lines").click()
+    saved = tmp_path / "comet.jsonl"
+    info.value.save_as(saved)
+    records = [json.loads(line) for line in saved.read_text("utf-8").splitlines()]
+    assert [record["id"] for record in records] == [COMET["id"]]
+    assert records[0]["paragraphs"] == COMET["paragraphs"] and "comet" in records[0]["best_hit"]
