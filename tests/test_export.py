@@ -16,6 +16,7 @@ from dataclasses import asdict, replace
 import pytest
 from click.testing import CliRunner
 from conftest import make_article
+from servers import clean_env, precis, serving
 from test_versions import TRIAL_OPENS, copy
 
 from index.export import EXPORT_COLUMNS, filename, neutralised, to_csv, to_jsonl
@@ -279,6 +280,34 @@ def test_the_api_streams_every_match_as_a_download(client, app):
     assert lines.headers["Content-Disposition"] == 'attachment; filename="precis-ferry.jsonl"'
     records = [json.loads(line) for line in lines.get_data(as_text=True).splitlines()]
     assert len(records) == client.get("/api/search?q=ferry").get_json()["total"] > 10
+
+
+def test_an_abandoned_download_lets_the_snapshot_go(client, app):
+    before = client.get("/api/search?q=ferry").get_json()["total"]
+    response = client.get("/api/search?q=ferry&format=jsonl", buffered=False)
+    assert json.loads(next(iter(response.response)))["id"]  # a first line, then gone
+    response.close()
+    assert delete_article(archive_of(app), "ferry-00")
+    assert client.get("/api/search?q=ferry").get_json()["total"] == before - 1
+
+
+def test_a_real_server_streams_the_download(tmp_path):
+    """`precis serve` (waitress, one thread): the export arrives whole, in chunks, and the
+    thread's next search sees an article ingested after it."""
+    source = tmp_path / "articles.jsonl"
+    source.write_text("".join(json.dumps(asdict(a)) + "\n" for a in FLEET_ARTICLES), "utf-8")
+    env = clean_env(tmp_path, threads="1")
+    index = tmp_path / "index"
+    assert precis("ingest", str(source), "--index", str(index), env=env).returncode == 0
+    with serving(index, env, processes=1) as server:
+        response = server.get("/api/search?q=ferry&format=csv&sort=date")
+        assert response.status == 200 and response.headers["Transfer-Encoding"] == "chunked"
+        rows = list(csv.DictReader(io.StringIO(response.text, newline="")))
+        assert len(rows) == FLEET and rows[0]["date"] == max(a.date for a in FLEET_ARTICLES)
+        late = tmp_path / "late.jsonl"
+        late.write_text(json.dumps(asdict(fleet_article(FLEET))) + "\n", "utf-8")
+        assert precis("ingest", str(late), "--index", str(index), env=env).returncode == 0
+        assert server.get("/api/search?q=ferry").json()["total"] == FLEET + 1
 
 
 def test_the_api_answers_a_bad_format_or_parameter_with_400(client):

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, abort, current_app, request, stream_with_context
+from flask import Blueprint, Response, abort, current_app, request
 
 from index.export import FORMATS, export, filename
 from index.models import SearchRequest
 
-from . import archive_of
+from . import archive_of, hold_reading
 from .params import BadSearch, search_request_from
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -41,22 +41,28 @@ def export_response(search_request: SearchRequest, fmt: str) -> Response:
     """Stream every match of `search_request` as a download in format `fmt`.
 
     The first match is read before the answer starts, so an archive that can't be read
-    gets an error status rather than a cut-off file.
+    gets an error status rather than a cut-off file. The answer is read after the
+    request's teardown, so it takes over the request's view of the archive and lets it go,
+    after the export's own, when the server closes it (at the end, or when the client goes
+    away). No request context is needed while streaming, so none is kept
+    (`stream_with_context` would run the teardown a second time at the end).
     """
     if fmt not in FORMATS:
         abort(400, description=f"format must be one of json, {', '.join(FORMATS)}")
     matches = archive_of(current_app).every_match(search_request)
     first = next(matches, None)
+    reading = hold_reading()
 
-    def chunks() -> Iterator[str]:
-        try:
-            yield from export(_chained(first, matches), fmt)
-        finally:
+    def release() -> None:
+        try:  # the export's view first, then the request's it is nested in
             close = getattr(matches, "close", None)
-            if close is not None:  # the archive's view is let go if the client goes away
+            if close is not None:
                 close()
+        finally:
+            reading.close()
 
-    response = Response(stream_with_context(chunks()), content_type=FORMATS[fmt][1])
+    response = Response(export(_chained(first, matches), fmt), content_type=FORMATS[fmt][1])
+    response.call_on_close(release)
     name = filename(search_request.query, fmt)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"
