@@ -319,6 +319,10 @@ def test_the_web_app_serves_either_backend(backend, tmp_path):
         api = client.get("/api/search?q=ferry").get_json()
         assert api["results"][0]["hits"][0]["marks"]
         assert client.get("/articles/ferry?q=ferry").status_code == 200
+        with client.get("/api/search?q=ferry&format=jsonl") as download:
+            assert download.is_streamed and download.status_code == 200
+            (line,) = download.get_data(as_text=True).splitlines()
+            assert json.loads(line)["title"] == "<img src=x onerror=alert(1)> ferry"
 
 
 def test_a_dead_writers_lease_is_taken_over(typesense_server):
