@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from .models import (
     ArchiveStats,
+    ArticleResult,
     KnownArticle,
     Marked,
     SearchPage,
@@ -79,6 +80,19 @@ class Archive(Protocol):
 
     def search(self, request: SearchRequest) -> SearchPage:
         """One page of results for `request`, one per article (or story)."""
+        ...
+
+    def every_match(self, request: SearchRequest) -> Iterator[tuple[ArticleResult, StoredArticle]]:
+        """Every article (or story, with `request.group`) that `search` counts in its
+        total, in the request's order (relevance, or newest first), each result with its
+        hits best first and its stored article; for an empty query, every article passing
+        the filters, newest first. `page` and `per_page` are ignored (but for the ranking's
+        proximity bonus, reckoned as for the first page).
+
+        Lazy: records are read in batches as the caller iterates, from one view of the
+        archive held until the iterator is exhausted or closed (close it if you stop early).
+        For exports (`index.export`).
+        """
         ...
 
     def get(self, article_id: str, *, fresh: bool = False) -> StoredArticle | None:

@@ -12,6 +12,7 @@ under CI (CI=true), where a missing browser is an error.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -780,3 +781,30 @@ def test_an_article_page_shows_related_articles_with_their_digests(page: Page) -
     expect(related.first.locator(".short-digest")).to_be_visible()
     titles = related.locator("a").all_inner_texts()
     assert FERRY["title"] not in titles and len(titles) >= 1
+
+
+def test_the_download_links_save_every_match(page: Page, tmp_path: Path) -> None:
+    page.goto("/search?q=valley&sort=date")
+    titles = result_titles(page)
+    link = page.locator("#results .download a", has_text="CSV")
+    expect(link).to_be_visible()
+    with page.expect_download() as info:
+        link.click()
+    download = info.value
+    assert download.suggested_filename == "precis-valley.csv"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    with saved.open(encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert len(titles) >= 2 and [row["title"] for row in rows] == titles
+    assert [row["source"] for row in rows][0] == LIBRARY["source"]  # newest first
+    # After a live search the link follows the new query.
+    type_query(page, "comet")
+    expect_results_for(page, COMET["title"])
+    with page.expect_download() as info:
+        page.locator("#results .download a", has_text="JSON Lines").click()
+    saved = tmp_path / "comet.jsonl"
+    info.value.save_as(saved)
+    records = [json.loads(line) for line in saved.read_text("utf-8").splitlines()]
+    assert [record["id"] for record in records] == [COMET["id"]]
+    assert records[0]["paragraphs"] == COMET["paragraphs"] and "comet" in records[0]["best_hit"]

@@ -14,6 +14,7 @@ import json
 import threading
 import time
 import uuid
+from dataclasses import replace
 
 import pytest
 from conftest import make_article
@@ -318,6 +319,10 @@ def test_the_web_app_serves_either_backend(backend, tmp_path):
         api = client.get("/api/search?q=ferry").get_json()
         assert api["results"][0]["hits"][0]["marks"]
         assert client.get("/articles/ferry?q=ferry").status_code == 200
+        with client.get("/api/search?q=ferry&format=jsonl") as download:
+            assert download.is_streamed and download.status_code == 200
+            (line,) = download.get_data(as_text=True).splitlines()
+            assert json.loads(line)["title"] == "<img src=x onerror=alert(1)> ferry"
 
 
 def test_a_dead_writers_lease_is_taken_over(typesense_server):
@@ -359,3 +364,47 @@ def test_briefings_and_related_articles_on_every_backend(backend):
     near = [result.id for result in related(backend, "ferry-1")]
     assert near and not {"ferry-1", "ferry-1-copy"} & set(near)
     assert all(article_id.startswith("ferry-") for article_id in near[:3])
+
+
+def test_every_match_is_every_page_in_order(backend, monkeypatch):
+    """`every_match` gives what the pages give, all of them: Typesense reads its own
+    pages (made small here, so that the export spans several)."""
+    from index.typesense_backend import search as typesense_search
+
+    monkeypatch.setattr(typesense_search, "EXPORT_PAGE", 7)
+    articles = [  # every one a story of its own
+        ferry(
+            f"f{n:02}",
+            title=f"Ferry news {n}",
+            date=f"2016-{n % 12 + 1:02}-{n % 28 + 1:02}",
+            source="Gazette" if n % 3 else "Wire",
+            paragraphs=[
+                f"Ferry report number {n}: " + " ".join(f"word{n * 10 + i}" for i in range(12)),
+                f"The ferry crossing {n} ran late. " * (n % 4 + 1),
+            ],
+        )
+        for n in range(30)
+    ]
+    store_articles(backend, [*articles, LIBRARY])
+    for request in (
+        SearchRequest(query="ferry", group=False, per_page=5),
+        SearchRequest(query="ferry", group=False, per_page=5, sort="date"),
+        SearchRequest(query="ferry", group=False, per_page=5, source="Wire"),
+        SearchRequest(per_page=5, group=False),
+    ):
+        first = backend.search(request)
+        paged = [
+            result.id
+            for number in range(1, first.pages + 1)
+            for result in backend.search(replace(request, page=number)).results
+        ]
+        matches = list(backend.every_match(request))
+        assert [result.id for result, _ in matches] == paged, request
+        assert len(matches) == first.total
+        assert all(stored.id == result.id for result, stored in matches)
+        if request.query:
+            assert all(result.hits for result, _ in matches)
+    assert len(paged) == 31  # the empty query: every article, LIBRARY too
+    wire = [result.id for result, _ in backend.every_match(SearchRequest("ferry", source="Wire"))]
+    assert wire and all(backend.get(i).article.source == "Wire" for i in wire)
+    assert list(backend.every_match(SearchRequest("zzqxj"))) == []

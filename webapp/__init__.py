@@ -90,6 +90,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def hold_reading() -> ExitStack:
+    """Take the request's pinned view of the archive (see `pin_snapshot`) out of the
+    request's teardown and return it: the caller closes it. A streamed answer, which is
+    read after the request's teardown, holds it until the answer is closed."""
+    reading = g.pop("precis_reading", None)
+    return reading if reading is not None else ExitStack()
+
+
 def archive_of(app: Flask) -> Archive:
     """Return the archive the app serves."""
     return app.extensions["precis.archive"]

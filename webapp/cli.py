@@ -179,12 +179,27 @@ def ingest(
 @click.option(
     "--limit", type=click.IntRange(1, 100), default=10, show_default=True, help="Articles to show."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def search(query, index_dir, limit, as_json) -> None:
-    """Search the archive: one result per article, best paragraphs highlighted."""
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (--format json).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "csv", "jsonl"]),
+    default="text",
+    show_default=True,
+    help="csv and jsonl print every match, not --limit of them (see README, Export).",
+)
+def search(query, index_dir, limit, as_json, fmt) -> None:
+    """Search the archive: one result per article, best paragraphs highlighted.
+
+    With --format csv or jsonl, every matching article is printed as it is read: CSV for
+    spreadsheets, or JSON Lines that `precis ingest` reads back.
+    """
     archive = _open(index_dir)
+    if fmt in ("csv", "jsonl"):
+        _export_matches(archive, SearchRequest(query=query, per_page=limit), fmt)
+        return
     page = archive.search(SearchRequest(query=query, per_page=limit))
-    if as_json:
+    if as_json or fmt == "json":
         click.echo(json.dumps(search_json(page), ensure_ascii=False, indent=2))
         return
     if page.message:
@@ -200,6 +215,23 @@ def search(query, index_dir, limit, as_json) -> None:
             click.echo(f"  Missing: {', '.join(result.missing)}")
         for hit in result.hits:
             click.echo(f"  ¶{hit.paragraph + 1}: {to_terminal(hit.marked, colour)}")
+
+
+def _export_matches(archive: Archive, request: SearchRequest, fmt: str) -> None:
+    """Print every match of `request` in `fmt` (csv or jsonl) to stdout, as it is read."""
+    from index.export import export
+
+    matches = archive.every_match(request)
+    try:
+        for chunk in export(matches, fmt):
+            sys.stdout.write(chunk)
+        sys.stdout.flush()
+    except ArchiveError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        close = getattr(matches, "close", None)
+        if close is not None:
+            close()
 
 
 def _colour(stream) -> bool:

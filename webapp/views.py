@@ -92,6 +92,27 @@ def briefing_url() -> str:
 
 
 @pages.app_template_global()
+def export_url(page, fmt: str) -> str:
+    """Return the link that downloads every match of the page's search as `fmt` (csv or
+    jsonl): the API with the query, filters and sort the page was made from."""
+    shown = page.request
+    args = {
+        "q": shown.query,
+        "sort": shown.sort if shown.sort != "relevance" else "",
+        "from": shown.date_from,
+        "to": shown.date_to,
+        "source": shown.source,
+        "category": shown.category,
+        "author": shown.author,
+        # The first rows are the first page (its ranking depends on the page size).
+        "per_page": shown.per_page if shown.per_page != current_app.config["PAGE_SIZE"] else "",
+        "typing": "1" if shown.typing else "",
+        "format": fmt,
+    }
+    return url_for("api.search", **{name: value for name, value in args.items() if value})
+
+
+@pages.app_template_global()
 def live(url: str) -> Markup:
     """Return the htmx attributes that load `url` into the results without a page load."""
     return Markup(

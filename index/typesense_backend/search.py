@@ -15,7 +15,8 @@ short last page is not filled with articles that have some of the words.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..articles import safe_url
@@ -114,11 +115,19 @@ def _active(request: SearchRequest) -> list[str]:
     return active + (["date"] if request.date_from or request.date_to else [])
 
 
-def search_page(archive: TypesenseArchive, request: SearchRequest) -> SearchPage:
-    """One page of results for `request`."""
+def search_page(
+    archive: TypesenseArchive,
+    request: SearchRequest,
+    *,
+    records: dict[str, StoredArticle] | None = None,
+    best_first: bool = False,
+) -> SearchPage:
+    """One page of results for `request`. For `every_match`: `records`, when given, is
+    filled with the results' stored articles by id, and `best_first` puts each result's
+    hits best first rather than in paragraph order."""
     parsed = parse(request)
     if not parsed.clauses:
-        return _latest(archive, request)
+        return _latest(archive, request, records)
     q, field_filters, wanted = _query_text(parsed)
     if not q:
         return SearchPage(request, 0, [], "That query has no words to search for.")
@@ -169,7 +178,9 @@ def search_page(archive: TypesenseArchive, request: SearchRequest) -> SearchPage
         for facet in _FILTERED_FACETS[name]:
             counts[facet] = others.get(facet, {})
     typed = typed_prefix(parsed.typed) if parsed.typed else ""
-    results_shown = _results(archive, main.get("grouped_hits", []), wanted, request, typed)
+    results_shown = _results(
+        archive, main.get("grouped_hits", []), wanted, request, typed, records, best_first
+    )
     return SearchPage(
         request,
         total,
@@ -241,6 +252,8 @@ def _results(
     wanted: list[str],
     request: SearchRequest,
     typed: str = "",
+    records_out: dict[str, StoredArticle] | None = None,
+    best_first: bool = False,
 ) -> list[ArticleResult]:
     """The page's results: records read in one request, hits marked with the query's terms
     and the tokens Typesense matched (close spellings), and the completions of the word
@@ -264,13 +277,15 @@ def _results(
         shown_terms = frozenset(wanted) | matched | frozenset(_stems(matched))
         language = stored.article.language
         hits = []
-        for para, _ in sorted(paragraphs):
+        for para, _ in paragraphs if best_first else sorted(paragraphs):
             if para >= len(stored.article.paragraphs):
                 continue
             text = stored.article.paragraphs[para]
             completed = {t for t in terms(text, language) if typed and t.startswith(typed)}
             hits.append(Hit(para, mark(text, shown_terms | completed, language)))
         results.append(article_result(stored, score, hits, shown_terms))
+        if records_out is not None:
+            records_out[stored.id] = stored
     if request.group and results:
         versions = versions_of(archive, [r.id for r in results], records_of=records)
         for result in results:
@@ -295,7 +310,11 @@ def _records_by_key(archive: TypesenseArchive, keys: list[str]) -> dict[str, Sto
     return found
 
 
-def _latest(archive: TypesenseArchive, request: SearchRequest) -> SearchPage:
+def _latest(
+    archive: TypesenseArchive,
+    request: SearchRequest,
+    records_out: dict[str, StoredArticle] | None = None,
+) -> SearchPage:
     """The newest articles passing the filters, for an empty query."""
     base: dict[str, Any] = {
         "collection": archive.articles_name,
@@ -337,6 +356,8 @@ def _latest(archive: TypesenseArchive, request: SearchRequest) -> SearchPage:
     else:
         documents = [hit["document"] for hit in main.get("hits", [])]
     stored = {d["id"]: StoredArticle.from_json(d["record"]) for d in documents}
+    if records_out is not None:
+        records_out.update({record.id: record for record in stored.values()})
     results_shown = [article_result(s, 0.0, [], frozenset()) for s in stored.values()]
     if request.group and results_shown:
         versions = versions_of(archive, [r.id for r in results_shown], records_of=stored)
@@ -400,3 +421,34 @@ def highlight_article(
     marked = [mark(p, wanted, language, crop=False) for p in shown]
     digest = [mark(s.text, wanted, language, crop=False) for s in stored.digest.sentences]
     return marked, digest
+
+
+EXPORT_PAGE = 250  # results per search while exporting: the most Typesense gives at once
+
+
+def every_match(
+    archive: TypesenseArchive, request: SearchRequest
+) -> Iterator[tuple[ArticleResult, StoredArticle]]:
+    """Every match of `request` in its order, with its stored article: the search's own
+    pages of EXPORT_PAGE results (grouped as the search groups), read one after the other
+    (see `Archive.every_match`).
+
+    Typesense has no snapshots: an article written while the export runs may move between
+    pages; one seen already is not given twice.
+    """
+    seen: set[str] = set()
+    number = 1
+    while True:
+        records: dict[str, StoredArticle] = {}
+        paged = replace(request, page=number, per_page=EXPORT_PAGE)
+        page = search_page(archive, paged, records=records, best_first=True)
+        if page.page != number:  # past the end (the archive shrank meanwhile)
+            return
+        for result in page.results:
+            stored = records.get(result.id)
+            if stored is not None and result.id not in seen:
+                seen.add(result.id)
+                yield result, stored
+        if number >= page.pages or not page.results:
+            return
+        number += 1

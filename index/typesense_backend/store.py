@@ -48,6 +48,7 @@ from ..archive import (
 )
 from ..models import (
     ArchiveStats,
+    ArticleResult,
     KnownArticle,
     Marked,
     SearchPage,
@@ -462,6 +463,13 @@ class TypesenseArchive:
         if isinstance(request, str):
             request = SearchRequest(query=request, **options)  # type: ignore[arg-type]
         return search_page(self, request)
+
+    def every_match(
+        self, request: SearchRequest
+    ) -> Iterator[tuple[ArticleResult, StoredArticle]]:
+        from .search import every_match
+
+        return every_match(self, request)
 
     def highlight(
         self, stored: StoredArticle, query: str, paragraphs: range | None = None

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -501,6 +501,34 @@ def _ranked(
     could then still reach the first `wanted`, and only for their paragraphs that could
     become the best.
     """
+    order, best, bonus = _with_proximity(searcher, tables, rank, selected, near, wanted)
+    shown = order[:wanted]
+    final = rank.score(shown, best[shown]).tolist()
+    doc_article = tables.doc_article[rank.docs]
+    matches = Matches(rank.docs, rank.scores)
+    groups = []
+    for article, score in zip(shown.tolist(), final, strict=True):
+        hits = _hits_of(matches, doc_article, article)
+        if bonus:
+            hits = sorted(
+                ((score + bonus.get(doc, 0.0), doc) for score, doc in hits),
+                key=lambda hit: (-hit[0], hit[1]),
+            )
+        groups.append((article, score, hits))
+    return groups
+
+
+def _with_proximity(
+    searcher,
+    tables: Tables,
+    rank: Ranking,
+    selected: np.ndarray,
+    near: list[tuple[str, str]],
+    wanted: int,
+) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
+    """The `selected` articles best first with the proximity bonus of `near`, each
+    article's best paragraph score with it, and the bonus per paragraph (see `_ranked`:
+    reckoned for the first `wanted`)."""
     scores = rank.score(selected)
     order = rank.order(selected, scores)
     bonus: dict[int, float] = {}
@@ -528,20 +556,7 @@ def _ranked(
                     best[article], float(rank.scores[np.searchsorted(rank.docs, doc)]) + extra
                 )
             order = rank.order(selected, rank.score(selected, best[selected]))
-    shown = order[:wanted]
-    final = rank.score(shown, best[shown]).tolist()
-    doc_article = tables.doc_article[rank.docs]
-    matches = Matches(rank.docs, rank.scores)
-    groups = []
-    for article, score in zip(shown.tolist(), final, strict=True):
-        hits = _hits_of(matches, doc_article, article)
-        if bonus:
-            hits = sorted(
-                ((score + bonus.get(doc, 0.0), doc) for score, doc in hits),
-                key=lambda hit: (-hit[0], hit[1]),
-            )
-        groups.append((article, score, hits))
-    return groups
+    return order, best, bonus
 
 
 def _best_first(found: Matches) -> np.ndarray:
@@ -560,21 +575,19 @@ def _hits_of(matches: Matches, doc_article: np.ndarray, article: int) -> list[tu
 # --- the page ------------------------------------------------------------------------------
 
 
-def search_page(snapshot: Snapshot, request: SearchRequest) -> SearchPage:
-    """Return one page of article results for `request` from one generation."""
-    searcher = snapshot.searcher
-    tables = snapshot.tables
-    text = clean_query(request.query)
-    if searcher.doc_count_all() == 0:
-        return SearchPage(request, 0, [], "The archive is empty: add some articles first.")
-    if not text:
-        return _latest(snapshot, request)
+def _prepare(
+    searcher, tables: Tables, text: str, request: SearchRequest
+) -> tuple[Query, _Typos, Matched, list[tuple[str, str]], _Found] | None:
+    """The steps of a search before ranking, for the cleaned query `text`: the query
+    (rare words with their close spellings), the typos, the matched articles, the word
+    pairs of the proximity bonus and the articles passing the filters; None when the
+    query has no words to search for."""
     fields = searched_fields(searcher)
     typed = being_typed(request, text)
     parse = _Parse(searcher, tables, text, typed, fields)
     query = parse.query()
     if query is NullQuery:
-        return SearchPage(request, 0, [], "That query has no words to search for.")
+        return None
 
     typos = _typos(searcher, text, tables, skip=typed)
     positives, negatives = split_clauses(query)
@@ -590,6 +603,22 @@ def search_page(snapshot: Snapshot, request: SearchRequest) -> SearchPage:
     kept = [clause for n, (_, clause) in enumerate(tolerant) if matched.kept(n)]
     near = _proximity(And(kept), parse.completed)
     found = _Found(tables, matched.articles, request)
+    return query, typos, matched, near, found
+
+
+def search_page(snapshot: Snapshot, request: SearchRequest) -> SearchPage:
+    """Return one page of article results for `request` from one generation."""
+    searcher = snapshot.searcher
+    tables = snapshot.tables
+    text = clean_query(request.query)
+    if searcher.doc_count_all() == 0:
+        return SearchPage(request, 0, [], "The archive is empty: add some articles first.")
+    if not text:
+        return _latest(snapshot, request)
+    prepared = _prepare(searcher, tables, text, request)
+    if prepared is None:
+        return SearchPage(request, 0, [], "That query has no words to search for.")
+    query, typos, matched, near, found = prepared
 
     total = found.total
     message = ""
@@ -759,9 +788,17 @@ def _stored(searcher, tables: Tables, article: int) -> StoredArticle | None:
 
 
 def _result(
-    searcher, tables: Tables, article: int, score: float, hits, terms, missing: list[str]
+    searcher,
+    tables: Tables,
+    article: int,
+    score: float,
+    hits,
+    terms,
+    missing: list[str],
+    stored: StoredArticle | None = None,
 ) -> ArticleResult | None:
-    stored = _stored(searcher, tables, article)
+    if stored is None:
+        stored = _stored(searcher, tables, article)
     if stored is None:
         return None
     shown = sorted(hits[:HITS_PER_ARTICLE], key=lambda hit: hit[1])
@@ -774,6 +811,104 @@ def _result(
     result = article_result(stored, score, hit_list, terms)
     result.missing = missing
     return result
+
+
+# --- every match (exports) -------------------------------------------------------------------
+
+EXPORT_BATCH = 256  # articles whose records are read together
+
+
+def every_match(
+    snapshot: Snapshot, request: SearchRequest
+) -> Iterator[tuple[ArticleResult, StoredArticle]]:
+    """Every article (or story) `search_page` counts in its total, in the same order, with
+    the same scores and hits (best first here), and each one's stored article; for an empty
+    query, every article passing the filters, newest first (see `Archive.every_match`).
+
+    The steps are the page's (`_prepare`, `ranking`, one per story, the date order, the
+    proximity bonus reckoned as for the first page), without its extras (facets,
+    histogram, versions, the filling of a short last page). The hits of all the articles
+    come from one sort of the matching paragraphs by article and score, so the cost grows
+    with the matches, not with the matches times the articles.
+    """
+    searcher = snapshot.searcher
+    tables = snapshot.tables
+    if searcher.doc_count_all() == 0:
+        return
+    text = clean_query(request.query)
+    if not text:
+        selected = _Found(tables, tables.newest_first, request).selected
+        if request.group and tables.grouped:
+            selected = tables.one_per_story(selected)
+        for start in range(0, len(selected), EXPORT_BATCH):
+            batch = selected[start : start + EXPORT_BATCH]
+            records = _records_of(searcher, tables, batch)
+            for article in batch.tolist():
+                stored = records.get(article)
+                if stored is not None:
+                    yield article_result(stored, 0.0, [], frozenset()), stored
+        return
+    prepared = _prepare(searcher, tables, text, request)
+    if prepared is None:
+        return
+    query, _, matched, near, found = prepared
+    if not found.total:
+        return
+    rank = ranking(tables, matched, found.selected)
+    selected = found.selected
+    if request.group and tables.grouped:
+        selected = tables.one_per_story(rank.order(selected, rank.score(selected)))
+    bonus: dict[int, float] = {}
+    if request.sort == "date":
+        if matched.any_word:
+            words = rank.words[selected]
+            selected = selected[words == words.max()]
+        ordered = selected[np.lexsort((-tables.id_rank[selected], -tables.article_day[selected]))]
+        scores = rank.score(ordered)
+    else:
+        ordered, best, bonus = _with_proximity(
+            searcher, tables, rank, selected, near, request.per_page
+        )
+        scores = rank.score(ordered, best[ordered])
+    # Every matching paragraph, by article, then best first (ties by document number).
+    doc_article = tables.doc_article[rank.docs]
+    by_article = np.lexsort((rank.docs, -rank.scores, doc_article))
+    articles = doc_article[by_article]
+    terms = _highlight_terms(searcher, query)
+    for start in range(0, len(ordered), EXPORT_BATCH):
+        batch = ordered[start : start + EXPORT_BATCH]
+        lows = np.searchsorted(articles, batch, side="left").tolist()
+        highs = np.searchsorted(articles, batch, side="right").tolist()
+        records = _records_of(searcher, tables, batch)
+        shown = zip(batch.tolist(), scores[start : start + EXPORT_BATCH].tolist(), strict=True)
+        for (article, score), low, high in zip(shown, lows, highs, strict=True):
+            mine = by_article[low:high]
+            hits = list(zip(rank.scores[mine].tolist(), rank.docs[mine].tolist(), strict=True))
+            if bonus:
+                hits = sorted(
+                    ((hit + bonus.get(doc, 0.0), doc) for hit, doc in hits),
+                    key=lambda hit: (-hit[0], hit[1]),
+                )
+            stored = records.get(article)
+            if not hits or stored is None:
+                continue
+            result = _result(searcher, tables, article, score, hits, terms, [], stored)
+            if result is None:
+                continue
+            place = {int(tables.doc_para[doc]): n for n, (_, doc) in enumerate(hits)}
+            result.hits.sort(key=lambda hit: place[hit.paragraph])
+            yield result, stored
+
+
+def _records_of(searcher, tables: Tables, articles: np.ndarray) -> dict[int, StoredArticle]:
+    """The stored articles of these article ordinals, read in document order (not through
+    the tables' small cache, which an export would only churn)."""
+    records = tables.article_record[articles]
+    found = {}
+    for doc, article in sorted(zip(records.tolist(), articles.tolist(), strict=True)):
+        if doc >= 0:
+            found[article] = StoredArticle.from_json(searcher.stored_fields(doc)["record"])
+    return found
 
 
 # --- highlighting -------------------------------------------------------------------------

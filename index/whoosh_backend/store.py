@@ -46,6 +46,7 @@ from ..archive import (
 )
 from ..models import (
     ArchiveStats,
+    ArticleResult,
     KnownArticle,
     Marked,
     SearchPage,
@@ -55,6 +56,7 @@ from ..models import (
 )
 from ..versions import BandTable
 from .schema import SCHEMA_VERSION, WEIGHTING, make_schema, text_field
+from .search import every_match as every_match_in
 from .search import highlight_article, search_page, versions_of
 from .tables import SEGMENT_POSTINGS, Tables, tables_for, vocabulary
 from .workarounds import WRITER_OPTIONS, fresh_searcher
@@ -252,6 +254,14 @@ class WhooshArchive:
             request = SearchRequest(query=request, **options)  # type: ignore[arg-type]
         with self.reading() as snapshot:
             return search_page(snapshot, request)
+
+    def every_match(
+        self, request: SearchRequest
+    ) -> Iterator[tuple[ArticleResult, StoredArticle]]:
+        """Every match of `request` in its order, with its stored article, from one
+        snapshot held until the iterator ends or is closed (see `Archive.every_match`)."""
+        with self.reading() as snapshot:
+            yield from every_match_in(snapshot, request)
 
     def highlight(
         self, stored: StoredArticle, query: str, paragraphs: range | None = None
