@@ -23,6 +23,7 @@ measured in the same run (these machines are noisy: read the ratios).
 
     python bench/beyond.py [--data ../shared/data] [--paragraphs 100000] [--work DIR]
                            [--related-sample 2225] [--side-by-side docs/briefings.md]
+                           [--skip-quality] [--skip-speed]
 """
 
 from __future__ import annotations
@@ -290,14 +291,16 @@ def main() -> None:
     parser.add_argument("--related-sample", type=int, default=2225)
     parser.add_argument("--side-by-side", type=Path, default=ROOT / "docs" / "briefings.md")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true")
     args = parser.parse_args()
     work = args.work or Path(f"/tmp/precis-bench-search-{args.paragraphs}-f50")
-    archive, records = bbc_archive(args.data, args.bbc_work)
-    for line in related_quality(archive, records, args.bbc_work, args.related_sample):
-        print(line, flush=True)
-    print()
-    for line in briefing_quality(archive, args.side_by_side):
-        print(line, flush=True)
+    if not args.skip_quality:
+        archive, records = bbc_archive(args.data, args.bbc_work)
+        for line in related_quality(archive, records, args.bbc_work, args.related_sample):
+            print(line, flush=True)
+        print()
+        for line in briefing_quality(archive, args.side_by_side):
+            print(line, flush=True)
     if not args.skip_speed:
         print()
         for line in speed(args.paragraphs, work):
