@@ -53,8 +53,9 @@ def test_the_same_story_is_never_related_to_itself(newsroom_archive):
         ids = {r.id for r in related(newsroom_archive, article_id)}
         assert article_id not in ids and copy not in ids
     # From another article of the topic, the story shows once, by one of its versions.
-    ids = [r.id for r in related(newsroom_archive, "ferry-2")]
-    assert len({"ferry-1", "ferry-1-copy"} & set(ids)) == 1
+    for article_id in ("ferry-2", "ferry-3", "ferry-4", "ferry-5"):
+        ids = [r.id for r in related(newsroom_archive, article_id, limit=10)]
+        assert len({"ferry-1", "ferry-1-copy"} & set(ids)) == 1, (article_id, ids)
 
 
 def test_key_words_come_from_the_article_and_are_shared(newsroom_archive):
