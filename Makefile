@@ -24,7 +24,8 @@ screenshots: install-dev assets
 	$(BIN)/python scripts/screenshots.py
 
 # Search speed at 100,000 paragraphs beside SQLite FTS5 (about 15 minutes), then ingest,
-# relevance and digest quality on the evaluation data in ../shared/data.
+# relevance and digest quality on the evaluation data in ../shared/data, then briefings and
+# related articles (quality on the BBC set, speed on the same 100,000 paragraphs).
 bench: install-dev assets
 	$(BIN)/python bench/search.py --paragraphs 100000
 	$(BIN)/python bench/ingest.py
@@ -33,6 +34,7 @@ bench: install-dev assets
 	$(BIN)/python bench/digests.py
 	$(BIN)/python bench/cleaning.py
 	$(BIN)/python bench/duplicates.py --ingest
+	$(BIN)/python bench/beyond.py
 
 # Whoosh beside Typesense (one node and three) on the same 100,000 paragraphs: ingest,
 # search in-process and over HTTP, memory (docs/scaling.md; about 40 minutes).
