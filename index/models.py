@@ -276,6 +276,9 @@ class SearchRequest:
     # The reader is still typing the last word (the live page's keystrokes): it is matched
     # as a prefix, and gets no typo tolerance until it is finished.
     typing: bool = False
+    # The query is a set of key words taken from the archive itself (related articles),
+    # not something a reader wrote: no close spellings, no bonus for words side by side.
+    description: bool = False
 
     @property
     def filtered(self) -> bool:

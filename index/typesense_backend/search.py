@@ -140,7 +140,7 @@ def search_page(
         "query_by_weights": TEXT_WEIGHTS,
         "prefix": "true,true" if parsed.typed else "false,false",
         "drop_tokens_threshold": 10**6 if loose else 0,
-        "typo_tokens_threshold": 1,
+        "typo_tokens_threshold": 0 if request.description else 1,
         # Close spellings as the Whoosh backend allows them: one edit from five letters,
         # two from nine.
         "min_len_1typo": 5,

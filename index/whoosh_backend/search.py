@@ -589,7 +589,7 @@ def _prepare(
     if query is NullQuery:
         return None
 
-    typos = _typos(searcher, text, tables, skip=typed)
+    typos = _Typos() if request.description else _typos(searcher, text, tables, skip=typed)
     positives, negatives = split_clauses(query)
     labelled = [
         (typed if clause is parse.completion else label_of(clause, parse.text), clause)
@@ -601,7 +601,7 @@ def _prepare(
     words = len([w for w in WORD.findall(FIELD_PREFIX.sub(" ", text)) if w not in OPERATORS])
     matched = match(tables, searcher, WEIGHTING, tolerant, negatives, typed=typed_at, words=words)
     kept = [clause for n, (_, clause) in enumerate(tolerant) if matched.kept(n)]
-    near = _proximity(And(kept), parse.completed)
+    near = [] if request.description else _proximity(And(kept), parse.completed)
     found = _Found(tables, matched.articles, request)
     return query, typos, matched, near, found
 
