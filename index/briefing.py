@@ -71,7 +71,7 @@ def brief(archive: Archive, request: SearchRequest, *, read: int = READ) -> Brie
     """The briefing for `request` (its query and filters; its page is ignored)."""
     asked = replace(request, page=1, per_page=read, typing=False)
     with archive.reading():
-        page = archive.search(asked)
+        page = archive.search(replace(asked, hits=False))
         # Articles that fill a short page lack some of the words: they are not matches.
         ids = [result.id for result in page.results if not result.missing]
         records = archive.records(ids, fresh=False)

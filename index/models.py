@@ -279,6 +279,9 @@ class SearchRequest:
     # The query is a set of key words taken from the archive itself (related articles),
     # not something a reader wrote: no close spellings, no bonus for words side by side.
     description: bool = False
+    # False: the results need no hits and no query-focused digest (a briefing reads only
+    # which articles match, best first); a backend may return them all the same.
+    hits: bool = True
 
     @property
     def filtered(self) -> bool:

@@ -680,6 +680,8 @@ def search_page(snapshot: Snapshot, request: SearchRequest) -> SearchPage:
     terms = _highlight_terms(searcher, query)
     results = [
         _result(searcher, tables, article, score, hits, terms, missing.get(article, []))
+        if request.hits
+        else _bare_result(searcher, tables, article, score, missing.get(article, []))
         for article, score, hits in groups
         if hits
     ]
@@ -785,6 +787,18 @@ def _stored(searcher, tables: Tables, article: int) -> StoredArticle | None:
     if record < 0:
         return None
     return tables.record(searcher, record)
+
+
+def _bare_result(
+    searcher, tables: Tables, article: int, score: float, missing: list[str]
+) -> ArticleResult | None:
+    """A result without hits or focused digest (`SearchRequest.hits` off)."""
+    stored = _stored(searcher, tables, article)
+    if stored is None:
+        return None
+    result = article_result(stored, score, [], frozenset())
+    result.missing = missing
+    return result
 
 
 def _result(
