@@ -16,10 +16,11 @@ ingested by `precis ingest` into a work folder:
   `--side-by-side` (docs/briefings.md) beside the one-sentence digests of the top five
   results, what the results page says without a briefing.
 
-Speed, in-process and warmed, on the synthetic archive of bench/search.py (`--paragraphs`,
-reused from its work folder): briefings for the search benchmark's typed queries and
-related articles for sampled articles, beside the plain search page of the same queries
-measured in the same run (these machines are noisy: read the ratios).
+Speed, in-process, on the synthetic archive of bench/search.py (`--paragraphs`, reused
+from its work folder): briefings for the search benchmark's typed queries and related
+articles for sampled articles, beside the plain search page of the same queries measured
+in the same run (these machines are noisy: read the ratios); then the export of every
+match of a few searches as CSV and JSON Lines.
 
     python bench/beyond.py [--data ../shared/data] [--paragraphs 100000] [--work DIR]
                            [--related-sample 2225] [--side-by-side docs/briefings.md]
@@ -58,6 +59,8 @@ BRIEFING_QUERIES = [
     "dollar euro", "Gordon Brown budget", "hunting ban", "file sharing",
 ]  # fmt: skip
 SIDE_BY_SIDE = 10
+# Export: a rare and a common word of the generator, two words, and every article.
+EXPORT_QUERIES = ["telescope vaccine", "election", "market shares", ""]
 
 
 def bbc_archive(data: Path, work: Path) -> tuple[WhooshArchive, dict[str, dict]]:
@@ -293,6 +296,41 @@ def speed(paragraphs: int, work: Path, count: int = 200) -> list[str]:
     return rows
 
 
+def export_speed(paragraphs: int, work: Path) -> list[str]:
+    """Every match of a few searches as CSV and as JSON Lines, in-process, on the speed
+    archive: matches and seconds, beside the search page of the same query."""
+    from index.export import export
+
+    archive = WhooshArchive(work / "index")
+    rows = [
+        "Export of every match, in-process (the text produced and discarded):",
+        "",
+        "| Query | Matches | Search page (ms) | CSV (s) | JSON Lines (s) | CSV ms per match |",
+        "|---|---|---|---|---|---|",
+    ]
+    for query in EXPORT_QUERIES:
+        request = SearchRequest(query=query)
+        began = time.perf_counter()
+        page = archive.search(request)
+        page_ms = (time.perf_counter() - began) * 1000
+        seconds = {}
+        for fmt in ("csv", "jsonl"):
+            began = time.perf_counter()
+            matches = archive.every_match(request)
+            try:
+                for _ in export(matches, fmt):
+                    pass
+            finally:
+                matches.close()
+            seconds[fmt] = time.perf_counter() - began
+        rows.append(
+            f"| {query or '(empty: every article)'} | {page.total:,} | {page_ms:.1f} | "
+            f"{seconds['csv']:.2f} | {seconds['jsonl']:.2f} | "
+            f"{1000 * seconds['csv'] / max(page.total, 1):.2f} |"
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -315,6 +353,9 @@ def main() -> None:
     if not args.skip_speed:
         print()
         for line in speed(args.paragraphs, work):
+            print(line, flush=True)
+        print()
+        for line in export_speed(args.paragraphs, work):
             print(line, flush=True)
 
 
