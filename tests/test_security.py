@@ -138,6 +138,25 @@ def test_hostile_fields_in_every_view(tmp_path, index_dir, client):
 
     api_results = client.get("/api/search?q=ferry").get_json()["results"]
     assert {r["url"] for r in api_results} == {""}
+
+    # The views across articles: a briefing, related articles, the feed.
+    for path in ("/briefing?q=ferry", "/feed.atom?q=ferry", "/api/briefing?q=ferry",
+                 "/api/articles/a%2F..%2F..%2Fadd/related"):  # fmt: skip
+        response = client.get(path)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200, path
+        assert "javascript:" not in body.lower(), path
+        if not path.startswith("/api/"):  # JSON keeps the data as written; pages escape it
+            assert "<script>alert" not in body and "\u202e" not in body, path
+    # The exports are data, kept as written, but never a page nor a link.
+    for fmt, media in (("csv", "text/csv"), ("jsonl", "application/x-ndjson")):
+        response = client.get(f"/api/search?q=ferry&format={fmt}")
+        assert response.mimetype == media and response.headers["X-Content-Type-Options"]
+        assert response.headers["Content-Disposition"].startswith("attachment;")
+        assert "javascript:" not in response.get_data(as_text=True).lower()
+    briefing = client.get("/api/briefing?q=ferry").get_json()
+    assert briefing["sentences"] and {s["url"] for s in briefing["sources"]} == {""}
+    assert not [s for s in briefing["sentences"] if "<script>" in s["html"]]
     cli = subprocess.run(
         [*CLI, "search", "ferry", "--json", "--index", str(index_dir)],
         cwd=ROOT,
@@ -177,7 +196,8 @@ def assert_protected(response) -> None:
 def test_security_headers_on_every_kind_of_response(client):
     for path in ["/", "/search?q=x", "/api/search?q=x", "/articles/nothing", "/api/articles/x",
                  "/static/style.css", "/static/vendor/htmx.min.js", "/add", "/healthz",
-                 "/no/such/page"]:  # fmt: skip
+                 "/no/such/page", "/briefing?q=x", "/api/briefing?q=x", "/feed.atom?q=x",
+                 "/api/articles/x/related", "/api/search?q=x&format=csv"]:  # fmt: skip
         with client.get(path) as response:
             assert_protected(response)
     assert_protected(client.post("/api/articles", json={}))
@@ -185,7 +205,7 @@ def test_security_headers_on_every_kind_of_response(client):
 
 
 def test_pages_need_no_inline_script_or_style(client):
-    for path in ["/", "/search?q=ferry", "/add", "/articles/nothing"]:
+    for path in ["/", "/search?q=ferry", "/add", "/articles/nothing", "/briefing?q=ferry"]:
         html = client.get(path).get_data(as_text=True)
         assert not re.search(r"<script(?![^>]*\bsrc=)", html), path
         assert not re.search(r"<style|<[^>]*\s(style|on[a-z]+)\s*=", html), path
