@@ -24,6 +24,8 @@ from .query import OPERATORS
 from .terms import MIN_TERM_LETTERS, TOKEN, language_code, stemmer, stop_words
 
 RELATED = 5  # articles shown
+# What the API and `precis related --json` give of each: what a reader needs to open it.
+SUMMARY_FIELDS = ("id", "title", "date", "source", "category", "url", "short_digest", "score")
 # The words that describe an article (same category on BBC: 8 words 0.81, 12 0.85, 16 0.865,
 # 24 0.863).
 KEY_WORDS = 16
@@ -106,3 +108,11 @@ def related(
             continue
         found.append(result)
     return found[:limit]
+
+
+def related_json(article_id: str, found: list[ArticleResult]) -> dict:
+    """The related articles in the shape of `GET /api/articles/<id>/related`."""
+    return {
+        "article": article_id,
+        "related": [{name: getattr(r, name) for name in SUMMARY_FIELDS} for r in found],
+    }

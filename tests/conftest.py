@@ -71,6 +71,27 @@ def archive(index_dir: Path):
 
 
 @pytest.fixture
+def newsroom_archive(archive):
+    """The archive holding tests/newsroom.py's three running stories."""
+    from newsroom import newsroom
+
+    from index.ingest import store_articles
+
+    report = store_articles(archive, newsroom())
+    assert report.ok, report.summary()
+    return archive
+
+
+@pytest.fixture
+def newsroom_client(index_dir, newsroom_archive):
+    """The app (test client) over the newsroom archive."""
+    from webapp import create_app
+
+    newsroom_archive.close()
+    return create_app({"INDEX": str(index_dir), "TESTING": True}).test_client()
+
+
+@pytest.fixture
 def sources(tmp_path: Path) -> Path:
     """A folder of articles in several formats."""
     folder = tmp_path / "sources"

@@ -17,21 +17,12 @@ from index.briefing import MAX_SENTENCES, MIN_SENTENCES, REDUNDANCY, brief, like
 from index.ingest import store_articles
 from index.models import SearchRequest
 from index.terms import distinct_terms
-from webapp import archive_of, create_app
+from webapp import archive_of
 
 
 @pytest.fixture
-def newsroom_archive(archive):
-    report = store_articles(archive, newsroom())
-    assert report.ok, report.summary()
-    return archive
-
-
-@pytest.fixture
-def client(index_dir, newsroom_archive):
-    newsroom_archive.close()
-    app = create_app({"INDEX": str(index_dir), "TESTING": True})
-    return app.test_client()
+def client(newsroom_client):
+    return newsroom_client
 
 
 def test_a_briefing_draws_on_several_articles_and_traces_every_sentence(newsroom_archive):

@@ -9,26 +9,16 @@ from html import unescape
 
 import pytest
 from conftest import make_article
-from newsroom import newsroom
 from servers import clean_env, precis
 
 from index.ingest import store_articles
 from index.related import RELATED, key_words, related
-from webapp import archive_of, create_app
+from webapp import archive_of
 
 
 @pytest.fixture
-def newsroom_archive(archive):
-    report = store_articles(archive, newsroom())
-    assert report.ok, report.summary()
-    return archive
-
-
-@pytest.fixture
-def client(index_dir, newsroom_archive):
-    newsroom_archive.close()
-    app = create_app({"INDEX": str(index_dir), "TESTING": True})
-    return app.test_client()
+def client(newsroom_client):
+    return newsroom_client
 
 
 def topic(article_id: str) -> str:

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from index.briefing import brief
 from index.export import FORMATS, export, filename
 from index.models import SearchRequest
-from index.related import RELATED, related
+from index.related import RELATED, related, related_json
 
 from . import archive_of, hold_reading
 from .params import BadSearch, search_request_from
@@ -21,18 +21,23 @@ from .params import BadSearch, search_request_from
 api = Blueprint("api", __name__, url_prefix="/api")
 
 
-@api.get("/search")
-def search():
-    """Return a page of results as JSON, or every match as CSV or JSON Lines (`format`);
-    bad parameters get a 400 with a message."""
+def _search_request() -> SearchRequest:
+    """The search the query string asks for; bad parameters get a 400 with a message."""
     try:
-        search_request = search_request_from(
+        return search_request_from(
             request.args,
             current_app.config["PAGE_SIZE"],
             group=current_app.config["GROUP_VERSIONS"],
         )
     except BadSearch as error:
         abort(400, description=str(error))
+
+
+@api.get("/search")
+def search():
+    """Return a page of results as JSON, or every match as CSV or JSON Lines (`format`);
+    bad parameters get a 400 with a message."""
+    search_request = _search_request()
     fmt = request.args.get("format", "") or "json"
     if fmt != "json":
         return export_response(search_request, fmt)
@@ -42,15 +47,7 @@ def search():
 @api.get("/briefing")
 def briefing():
     """Return the briefing of a search (same parameters as `/api/search`) as JSON."""
-    try:
-        search_request = search_request_from(
-            request.args,
-            current_app.config["PAGE_SIZE"],
-            group=current_app.config["GROUP_VERSIONS"],
-        )
-    except BadSearch as error:
-        abort(400, description=str(error))
-    return brief(archive_of(current_app), search_request).to_json()
+    return brief(archive_of(current_app), _search_request()).to_json()
 
 
 @api.get("/articles/<path:article_id>/related")
@@ -65,21 +62,7 @@ def related_articles(article_id: str):
     )
     if found is None:
         abort(404, description=f"no article with id {article_id!r}")
-    return {"article": article_id, "related": [result_summary(r) for r in found]}
-
-
-def result_summary(result) -> dict:
-    """A related article as the API gives it: what a reader needs to decide to open it."""
-    return {
-        "id": result.id,
-        "title": result.title,
-        "date": result.date,
-        "source": result.source,
-        "category": result.category,
-        "url": result.url,
-        "short_digest": result.short_digest,
-        "score": result.score,
-    }
+    return related_json(article_id, found)
 
 
 def export_response(search_request: SearchRequest, fmt: str) -> Response:

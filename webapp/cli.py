@@ -401,16 +401,13 @@ def brief(query, index_dir, source_, category_, author_, from_, to_, as_json) ->
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def related_command(article_id, index_dir, limit, as_json) -> None:
     """The articles most related to article ID (its own story's versions left out)."""
-    from index.related import related
-
-    from .api import result_summary
+    from index.related import related, related_json
 
     found = related(_open(index_dir), article_id, limit, group=_settings()["group_versions"])
     if found is None:
         raise click.ClickException(f"no article with id {article_id!r}")
     if as_json:
-        summary = {"article": article_id, "related": [result_summary(r) for r in found]}
-        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(related_json(article_id, found), ensure_ascii=False, indent=2))
         return
     if not found:
         click.echo("No related articles found.", err=True)
